@@ -1,0 +1,1 @@
+"""Image API: one Lambda function serving an image store on S3 and DynamoDB."""

@@ -1,0 +1,61 @@
+"""The shape of the stored data: DynamoDB tables, their indexes and key formats.
+
+This is the single description of the tables. The Lambda queries the indexes
+named here, deploy.sh creates the tables from `table_specs()` (through
+`python3 -m deploy.resources`), and the local server creates them from the
+same function, so the three cannot drift. Standard library only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Image rows, keyed by id.  Every row carries `status` and a `sort_key`
+# ("<created_ms, 13 digits>#<id>"): a string that orders by creation time and
+# is unique, so pages never tie and cursors name one exact position.
+BY_STATUS_INDEX = "by-status"  # all images of one status, by time
+BY_USER_INDEX = "by-user"  # one user's images of one status, by time (user_status = "<user>#<status>")
+
+
+def sort_key(created_ms: int, image_id: str) -> str:
+    """The time-ordered, unique key of an image in every index."""
+    return f"{created_ms:013d}#{image_id}"
+
+
+def user_status(user: str, status: str) -> str:
+    """Partition value of `BY_USER_INDEX`: users are `[A-Za-z0-9_.-]`, so '#' cannot collide."""
+    return f"{user}#{status}"
+
+
+def _gsi(name: str, partition: str) -> dict[str, Any]:
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": "sort_key", "KeyType": "RANGE"},
+        ],
+        # ALL: a page of the listing is served by the index alone, one read per item.
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+def images_table_spec(table_name: str) -> dict[str, Any]:
+    """CreateTable arguments of the images table (boto3 and `aws dynamodb create-table --cli-input-json`)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("id", "status", "user_status", "sort_key")
+        ],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            _gsi(BY_STATUS_INDEX, "status"),
+            _gsi(BY_USER_INDEX, "user_status"),
+        ],
+    }
+
+
+def table_specs(images_table: str) -> list[dict[str, Any]]:
+    """Every table the service needs, in creation order."""
+    return [images_table_spec(images_table)]

@@ -1,0 +1,50 @@
+"""Every setting the service reads, read in one place.
+
+Standard library only: deploy.sh and the local server import this module from
+the host's Python to learn the same names and limits the Lambda uses, so it
+must not need the Lambda's dependencies.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+MIB = 1024 * 1024
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def _str(name: str, default: str = "") -> str:
+    return os.environ.get(name, "").strip() or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one execution environment (environment variables, defaults for LocalStack)."""
+
+    bucket: str = field(default_factory=lambda: _str("IMAGES_BUCKET", "images-bucket"))
+    table: str = field(default_factory=lambda: _str("IMAGES_TABLE", "images"))
+    tags_table: str = field(default_factory=lambda: _str("TAGS_TABLE", "images-tags"))
+    region: str = field(default_factory=lambda: _str("AWS_REGION", _str("AWS_DEFAULT_REGION", "us-east-1")))
+    # Where the Lambda talks to S3/DynamoDB (LocalStack sets it inside its Lambdas).
+    endpoint_url: str = field(default_factory=lambda: _str("AWS_ENDPOINT_URL"))
+    # Where the *user* reaches S3: presigned URLs are signed for this host.
+    # Empty means "same as endpoint_url", and on AWS both are empty.
+    public_s3_endpoint: str = field(default_factory=lambda: _str("PUBLIC_S3_ENDPOINT"))
+    max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 4 * MIB))
+    max_direct_upload_bytes: int = field(default_factory=lambda: _int("MAX_DIRECT_UPLOAD_BYTES", 50 * MIB))
+    url_expires_in: int = field(default_factory=lambda: _int("URL_EXPIRES_IN", 3600))
+    direct_upload_expires_in: int = field(default_factory=lambda: _int("DIRECT_UPLOAD_EXPIRES_IN", 900))
+    list_default_limit: int = 100
+    list_max_limit: int = 1000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once (tests clear the cache to change them)."""
+    return Settings()

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# Deploys the Image API: bucket, table, role, function and one REST API.
+# Idempotent: every run creates what is missing and updates what exists, by name.
+#
+#   bash deploy.sh            # against LocalStack, with awslocal
+#   bash deploy.sh -v         # the same, showing every CLI call's output
+#   AWS_CLI=aws bash deploy.sh                       # real AWS, with your credentials
+#   AWS_CLI="aws --endpoint-url=http://localhost:4566" bash deploy.sh
+#
+# Settings (environment): LAMBDA_ARCH (x86_64|arm64, default: this machine's),
+# FUNCTION_NAME, API_NAME, ROLE_NAME, STAGE, PUBLIC_S3_ENDPOINT, PYTHON,
+# and the service's own (IMAGES_BUCKET, IMAGES_TABLE, ...: see app/settings.py).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VERBOSE=0
+for arg in "$@"; do
+  case "$arg" in
+    -v|--verbose) VERBOSE=1 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "deploy.sh: unknown option $arg (try -h)" >&2; exit 2 ;;
+  esac
+done
+
+export DISABLE_DEPRECATION_NOTICE=1 AWS_PAGER=""
+AWS_CLI="${AWS_CLI:-awslocal}"
+PYTHON="${PYTHON:-python3}"
+FUNCTION_NAME="${FUNCTION_NAME:-image-api}"
+API_NAME="${API_NAME:-image-api}"
+ROLE_NAME="${ROLE_NAME:-image-api-lambda}"
+STAGE="${STAGE:-dev}"
+RUNTIME=python3.12
+BUILD=build
+
+case "${LAMBDA_ARCH:-$(uname -m)}" in
+  arm64|aarch64) ARCH=arm64; PLATFORM=manylinux2014_aarch64 ;;
+  x86_64|amd64) ARCH=x86_64; PLATFORM=manylinux2014_x86_64 ;;
+  *) echo "deploy.sh: unsupported LAMBDA_ARCH ${LAMBDA_ARCH:-$(uname -m)} (x86_64 or arm64)" >&2; exit 2 ;;
+esac
+
+# LocalStack or AWS? Only the URLs printed at the end and where presigned
+# URLs point differ; nothing below assumes an account id or a region.
+ENDPOINT=""
+case "$AWS_CLI" in
+  awslocal*) ENDPOINT="${LOCALSTACK_ENDPOINT:-http://localhost:4566}" ;;
+  *--endpoint-url=*) ENDPOINT="${AWS_CLI##*--endpoint-url=}"; ENDPOINT="${ENDPOINT%% *}" ;;
+esac
+
+step() { printf '==> %s\n' "$*"; }
+die() { printf 'deploy.sh: %s\n' "$*" >&2; exit 1; }
+
+# cli ARGS...: run the AWS CLI; quiet unless -v, but a failure always shows its output.
+cli() {
+  local out
+  if [ "$VERBOSE" = 1 ]; then
+    echo "+ $AWS_CLI $*" >&2
+    $AWS_CLI "$@"
+  elif ! out="$($AWS_CLI "$@" 2>&1)"; then
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+}
+# query ARGS...: run the AWS CLI and print its (text) output; silent failure means "absent".
+query() { $AWS_CLI "$@" --output text 2>/dev/null; }
+resources() { "$PYTHON" -m deploy.resources "$@"; }
+
+command -v "${AWS_CLI%% *}" >/dev/null || die "${AWS_CLI%% *} not found: pip install awscli-local awscli (or set AWS_CLI)"
+eval "$(resources env)"  # IMAGES_BUCKET, IMAGES_TABLE, ...: the Lambda's own names
+
+step "Checking credentials and region"
+ACCOUNT="$(query sts get-caller-identity --query Account)" || die "no credentials, or nothing answers at ${ENDPOINT:-AWS} (is LocalStack running? make localstack)"
+REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-$($AWS_CLI configure get region 2>/dev/null || true)}}"
+REGION="${REGION:-us-east-1}"
+export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
+
+# --- 1. the zip, built for the Lambda's platform, never from this interpreter ---
+step "Building the Lambda zip ($RUNTIME, $ARCH)"
+deps_key="$(cat requirements.txt | cksum | cut -d' ' -f1)-$PLATFORM"
+DEPS="$BUILD/deps-$deps_key"
+if [ ! -d "$DEPS" ]; then
+  rm -rf "$BUILD"/deps-*
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --no-compile \
+    --platform "$PLATFORM" --only-binary=:all: --python-version "${RUNTIME#python}" --implementation cp \
+    -t "$DEPS.tmp" -r requirements.txt
+  mv "$DEPS.tmp" "$DEPS"
+fi
+rm -rf "$BUILD/lambda" && mkdir -p "$BUILD/lambda"
+cp -R "$DEPS"/. "$BUILD/lambda/"
+cp -R app "$BUILD/lambda/app"
+ZIP="$BUILD/lambda.zip"
+rm -f "$ZIP"
+zip_bytes="$(resources zip "$BUILD/lambda" "$ZIP")"
+echo "    $ZIP: $((zip_bytes / 1024)) KiB"
+
+# --- 2. storage ---
+step "Bucket $IMAGES_BUCKET"
+if ! query s3api head-bucket --bucket "$IMAGES_BUCKET" >/dev/null; then
+  if [ "$REGION" = us-east-1 ]; then
+    cli s3api create-bucket --bucket "$IMAGES_BUCKET"
+  else
+    cli s3api create-bucket --bucket "$IMAGES_BUCKET" --create-bucket-configuration "LocationConstraint=$REGION"
+  fi
+fi
+cli s3api put-public-access-block --bucket "$IMAGES_BUCKET" --public-access-block-configuration \
+  BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
+
+step "Table $IMAGES_TABLE"
+if ! query dynamodb describe-table --table-name "$IMAGES_TABLE" >/dev/null; then
+  cli dynamodb create-table --cli-input-json "$(resources table-spec)"
+fi
+cli dynamodb wait table-exists --table-name "$IMAGES_TABLE"
+# An older table may lack an index a newer release queries: add them one at a time.
+while read -r update; do
+  [ -n "$update" ] || continue
+  step "  adding index to $IMAGES_TABLE"
+  cli dynamodb update-table --cli-input-json "$update"
+  for _ in $(seq 1 120); do
+    pending="$($AWS_CLI dynamodb describe-table --table-name "$IMAGES_TABLE" --output json \
+      --query "length(Table.GlobalSecondaryIndexes[?IndexStatus!='ACTIVE'])")"
+    [ "$pending" = 0 ] && break
+    sleep 2
+  done
+done < <($AWS_CLI dynamodb describe-table --table-name "$IMAGES_TABLE" --output json | resources missing-indexes)
+
+# --- 3. identity ---
+step "Role $ROLE_NAME"
+if ! ROLE_ARN="$(query iam get-role --role-name "$ROLE_NAME" --query Role.Arn)"; then
+  ROLE_ARN="$($AWS_CLI iam create-role --role-name "$ROLE_NAME" --output text --query Role.Arn \
+    --assume-role-policy-document "$(resources trust-policy)")"
+  sleep "${ROLE_PROPAGATION_SECONDS:-0}"  # AWS needs ~10 s before a new role can be assumed
+fi
+cli iam put-role-policy --role-name "$ROLE_NAME" --policy-name image-api-access \
+  --policy-document "$(resources role-policy "$REGION" "$ACCOUNT" "$FUNCTION_NAME")"
+
+# --- 4. function ---
+FUNCTION_ENV="$(resources function-env "${PUBLIC_S3_ENDPOINT:-$ENDPOINT}")"
+step "Function $FUNCTION_NAME"
+if query lambda get-function --function-name "$FUNCTION_NAME" >/dev/null; then
+  cli lambda update-function-code --function-name "$FUNCTION_NAME" --zip-file "fileb://$ZIP" --architectures "$ARCH"
+  cli lambda wait function-updated-v2 --function-name "$FUNCTION_NAME"
+  cli lambda update-function-configuration --function-name "$FUNCTION_NAME" --runtime "$RUNTIME" \
+    --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 30 --memory-size 512 \
+    --environment "$FUNCTION_ENV"
+  cli lambda wait function-updated-v2 --function-name "$FUNCTION_NAME"
+else
+  cli lambda create-function --function-name "$FUNCTION_NAME" --runtime "$RUNTIME" --architectures "$ARCH" \
+    --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 30 --memory-size 512 \
+    --zip-file "fileb://$ZIP" --environment "$FUNCTION_ENV"
+  cli lambda wait function-active-v2 --function-name "$FUNCTION_NAME"
+fi
+FUNCTION_ARN="$(query lambda get-function --function-name "$FUNCTION_NAME" --query Configuration.FunctionArn)"
+
+# --- 5. REST API: / and {proxy+}, ANY, Lambda proxy integration ---
+step "REST API $API_NAME"
+API_IDS="$(query apigateway get-rest-apis --query "items[?name=='$API_NAME'].id")" || API_IDS=""
+API_ID="$(printf '%s' "$API_IDS" | awk '{print $1}')"
+if [ "$(printf '%s' "$API_IDS" | wc -w)" -gt 1 ]; then
+  echo "    warning: several REST APIs are named $API_NAME ($API_IDS); using $API_ID" >&2
+fi
+# Bodies of these types reach the Lambda base64-encoded, byte for byte.
+BINARY_TYPES=("multipart/form-data" "image/*" "application/octet-stream")
+if [ -z "$API_ID" ] || [ "$API_ID" = None ]; then
+  API_ID="$($AWS_CLI apigateway create-rest-api --name "$API_NAME" --output text --query id \
+    --endpoint-configuration types=REGIONAL --binary-media-types "${BINARY_TYPES[@]}")"
+else
+  have_types="$(query apigateway get-rest-api --rest-api-id "$API_ID" --query 'binaryMediaTypes' || true)"
+  for type in "${BINARY_TYPES[@]}"; do
+    case " $have_types " in *"$type"*) continue ;; esac
+    cli apigateway update-rest-api --rest-api-id "$API_ID" \
+      --patch-operations "op=add,path=/binaryMediaTypes/${type//\//~1}"
+  done
+fi
+ROOT_ID="$(query apigateway get-resources --rest-api-id "$API_ID" --query "items[?path=='/'].id")"
+PROXY_ID="$(query apigateway get-resources --rest-api-id "$API_ID" --query "items[?path=='/{proxy+}'].id")"
+if [ -z "$PROXY_ID" ] || [ "$PROXY_ID" = None ]; then
+  PROXY_ID="$($AWS_CLI apigateway create-resource --rest-api-id "$API_ID" --parent-id "$ROOT_ID" \
+    --path-part '{proxy+}' --output text --query id)"
+fi
+INTEGRATION_URI="arn:aws:apigateway:$REGION:lambda:path/2015-03-31/functions/$FUNCTION_ARN/invocations"
+for resource in "$ROOT_ID" "$PROXY_ID"; do
+  if ! query apigateway get-method --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY >/dev/null; then
+    cli apigateway put-method --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY \
+      --authorization-type NONE
+  fi
+  cli apigateway put-integration --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY \
+    --type AWS_PROXY --integration-http-method POST --uri "$INTEGRATION_URI"
+done
+
+step "Permission for API Gateway to invoke $FUNCTION_NAME"
+query lambda remove-permission --function-name "$FUNCTION_NAME" --statement-id apigateway-invoke >/dev/null || true
+cli lambda add-permission --function-name "$FUNCTION_NAME" --statement-id apigateway-invoke \
+  --action lambda:InvokeFunction --principal apigateway.amazonaws.com \
+  --source-arn "arn:aws:execute-api:$REGION:$ACCOUNT:$API_ID/*"
+
+step "Deploying stage $STAGE"
+cli apigateway create-deployment --rest-api-id "$API_ID" --stage-name "$STAGE"
+
+# --- 6. how to use it ---
+if [ -n "$ENDPOINT" ]; then
+  BASE_URL="$ENDPOINT/_aws/execute-api/$API_ID/$STAGE"
+  INSPECT="${AWS_CLI%% *}"
+else
+  BASE_URL="https://$API_ID.execute-api.$REGION.amazonaws.com/$STAGE"
+  INSPECT="aws"
+fi
+mkdir -p "$BUILD" && printf '%s\n' "$BASE_URL" >"$BUILD/base_url"
+cat <<EOF
+
+Deployed. Base URL:
+  $BASE_URL
+
+Try it (from this folder; any JPEG, PNG, GIF or WebP works as the file):
+  BASE=$BASE_URL
+  curl -s -F user=alice -F description="first image" -F file=@tests/data/sample.png \$BASE/upload
+  curl -s "\$BASE/list?limit=10"
+  ID=\$(curl -s \$BASE/list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+  curl -s \$BASE/view/\$ID
+  curl -s -X DELETE \$BASE/delete/\$ID
+
+Look inside:
+  $INSPECT s3 ls s3://$IMAGES_BUCKET
+  $INSPECT dynamodb scan --table-name $IMAGES_TABLE
+EOF

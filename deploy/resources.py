@@ -1,0 +1,169 @@
+"""What deploy.sh creates, described once, in Python (standard library only).
+
+deploy.sh calls `python3 -m deploy.resources <command>` for anything that is
+data rather than a CLI call: the names and limits from app.settings, the
+table definition from app.schema, the IAM policies, and the zip. That keeps
+deploy.sh, the local server and the Lambda reading the same source.
+
+    env                      shell assignments of the names deploy.sh needs
+    table-spec               CreateTable JSON of the images table
+    missing-indexes          reads DescribeTable JSON on stdin, prints one UpdateTable JSON per missing index
+    function-env [PUBLIC_S3_ENDPOINT]
+                             the function's environment (JSON for --environment)
+    trust-policy             the Lambda role's trust policy
+    role-policy REGION ACCOUNT FUNCTION
+                             the least-privilege policy of the Lambda role
+    zip SRC_DIR... OUT       a reproducible zip of directories (contents at the zip's root)
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from app import schema
+from app.settings import get_settings
+
+# Never shipped: the runtime has boto3; caches and metadata only cost cold start.
+_SKIP_DIRS = {"__pycache__", "tests", "boto3", "botocore", "s3transfer"}
+_SKIP_SUFFIXES = {".pyc", ".pyo"}
+
+
+def service_env() -> dict[str, str]:
+    """The names and limits the Lambda reads, as environment variables (see app/settings.py)."""
+    settings = get_settings()
+    return {
+        "IMAGES_BUCKET": settings.bucket,
+        "IMAGES_TABLE": settings.table,
+        "MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+        "URL_EXPIRES_IN": str(settings.url_expires_in),
+    }
+
+
+def shell_env() -> str:
+    return "".join(f"{name}={shlex.quote(value)}\n" for name, value in service_env().items())
+
+
+def function_env(public_s3_endpoint: str = "") -> dict[str, Any]:
+    """The Lambda's environment: the host's names and limits, plus where users reach S3."""
+    variables = {**service_env(), "POWERTOOLS_SERVICE_NAME": "image-api"}
+    if public_s3_endpoint:
+        variables["PUBLIC_S3_ENDPOINT"] = public_s3_endpoint
+    return {"Variables": variables}
+
+
+def missing_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
+    """UpdateTable requests that add the indexes the spec has and the live table lacks (one per call)."""
+    table = description["Table"]
+    have = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    spec = schema.images_table_spec(table["TableName"])
+    attributes = spec["AttributeDefinitions"]
+    return [
+        {
+            "TableName": table["TableName"],
+            "AttributeDefinitions": attributes,
+            "GlobalSecondaryIndexUpdates": [{"Create": index}],
+        }
+        for index in spec["GlobalSecondaryIndexes"]
+        if index["IndexName"] not in have
+    ]
+
+
+def trust_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def role_policy(region: str, account: str, function: str) -> dict[str, Any]:
+    """Only this bucket, this table and its indexes, and this function's own log group."""
+    settings = get_settings()
+    table_arn = f"arn:aws:dynamodb:{region}:{account}:table/{settings.table}"
+    log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Objects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": f"arn:aws:s3:::{settings.bucket}/*",
+            },
+            {
+                "Sid": "Bucket",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": f"arn:aws:s3:::{settings.bucket}",
+            },
+            {
+                "Sid": "Rows",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:Query",
+                    "dynamodb:ConditionCheckItem",
+                ],
+                "Resource": [table_arn, f"{table_arn}/index/*"],
+            },
+            {
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group, f"{log_group}:*"],
+            },
+        ],
+    }
+
+
+def build_zip(sources: list[Path], out: Path) -> int:
+    """Zip the contents of `sources` at the archive root, in a stable order; returns the size in bytes."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for source in sources:
+            for path in sorted(source.rglob("*")):
+                relative = path.relative_to(source)
+                if path.is_dir() or _SKIP_DIRS.intersection(relative.parts) or path.suffix in _SKIP_SUFFIXES:
+                    continue
+                info = zipfile.ZipInfo(relative.as_posix(), date_time=(2020, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+    return out.stat().st_size
+
+
+def main(argv: list[str]) -> int:
+    command, args = (argv[0], argv[1:]) if argv else ("", [])
+    if command == "env":
+        print(shell_env(), end="")
+    elif command == "table-spec":
+        print(json.dumps(schema.images_table_spec(get_settings().table)))
+    elif command == "missing-indexes":
+        for request in missing_indexes(json.load(sys.stdin)):
+            print(json.dumps(request))
+    elif command == "function-env" and len(args) <= 1:
+        print(json.dumps(function_env(*args)))
+    elif command == "trust-policy":
+        print(json.dumps(trust_policy()))
+    elif command == "role-policy" and len(args) == 3:
+        print(json.dumps(role_policy(*args)))
+    elif command == "zip" and len(args) >= 2:
+        size = build_zip([Path(a) for a in args[:-1]], Path(args[-1]))
+        print(size)
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
