@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from functools import lru_cache
 from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -30,9 +29,8 @@ from app.storage import ImageStore
 app = APIGatewayRestResolver(enable_validation=True)
 
 
-@lru_cache(maxsize=1)
 def store() -> ImageStore:
-    return ImageStore()
+    return ImageStore()  # cheap: clients and settings are cached in app.storage
 
 
 # --- routes ------------------------------------------------------------------
@@ -50,7 +48,7 @@ def upload() -> Response[UploadResult]:
     return Response(
         status_code=HTTPStatus.CREATED,
         content_type=content_types.APPLICATION_JSON,
-        body=result.model_dump(),
+        body=result,
         headers={"Location": f"view/{row['id']}"},
     )
 
@@ -67,7 +65,7 @@ def list_images(
         query = {k: v for k, v in app.current_event.query_string_parameters.items() if k != "cursor"}
         query["cursor"] = next_cursor
         headers["Link"] = f'<?{urlencode(query)}>; rel="next"'
-    body = [ImageSummary.model_validate(row, from_attributes=False).model_dump() for row in _with_filename(rows)]
+    body = [ImageSummary.model_validate(row) for row in _with_filename(rows)]
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, headers)
 
 
@@ -152,9 +150,11 @@ def request_id() -> str:
     return getattr(app.lambda_context, "aws_request_id", "") or "unknown"
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
     body = ErrorBody(error=message, code=code, request_id=request_id())
-    return Response(status, content_types.APPLICATION_JSON, body.model_dump(), headers)
+    return Response(status, content_types.APPLICATION_JSON, body, headers)
 
 
 def _code_of(errors: list[Any]) -> str:
@@ -172,19 +172,19 @@ def _message_of(errors: list[Any]) -> str:
 
 
 @app.exception_handler(ApiError)
-def handle_api_error(exc: ApiError) -> Response:
+def handle_api_error(exc: ApiError) -> Response[ErrorBody]:
     return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
 @app.exception_handler(RequestValidationError)
-def handle_validation_error(exc: RequestValidationError) -> Response:
+def handle_validation_error(exc: RequestValidationError) -> Response[ErrorBody]:
     errors = list(exc.errors())
     code = "INVALID_PARAMETER" if any("query" in e.get("loc", ()) for e in errors) else _code_of(errors)
     return error_response(HTTPStatus.BAD_REQUEST, code, _message_of(errors))
 
 
 @app.not_found
-def handle_not_found(_: NotFoundError) -> Response:
+def handle_not_found(_: NotFoundError) -> Response[ErrorBody]:
     event = app.current_event
     allowed = sorted(
         {route.method for route in app._static_routes + app._dynamic_routes if route.rule.match(event.path)}
@@ -200,7 +200,7 @@ def handle_not_found(_: NotFoundError) -> Response:
 
 
 @app.exception_handler(Exception)
-def handle_unexpected(exc: Exception) -> Response:
+def handle_unexpected(exc: Exception) -> Response[ErrorBody]:
     # Full detail goes to the log (with the request id), never to the client.
     logger.exception("unhandled error")
     return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal error; quote the request id")

@@ -45,8 +45,7 @@ def images_table_spec(table_name: str) -> dict[str, Any]:
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in ("id", "status", "user_status", "sort_key")
+            {"AttributeName": name, "AttributeType": "S"} for name in ("id", "status", "user_status", "sort_key")
         ],
         "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
         "GlobalSecondaryIndexes": [

@@ -207,4 +207,3 @@ class ImageStore:
                 break
             kwargs["ExclusiveStartKey"] = last
         return rows[:limit], len(rows) > limit
-

@@ -125,6 +125,22 @@ def role_policy(region: str, account: str, function: str) -> dict[str, Any]:
     }
 
 
+def provision(s3: Any, dynamodb: Any) -> None:
+    """Create the bucket and tables with boto3 clients, as deploy.sh does with the CLI.
+
+    For endpoints that start empty: the local server's embedded backend and the tests.
+    """
+    settings = get_settings()
+    existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
+    if settings.bucket not in existing:
+        s3.create_bucket(Bucket=settings.bucket)
+    tables = set(dynamodb.list_tables().get("TableNames", []))
+    for spec in schema.table_specs(settings.table):
+        if spec["TableName"] not in tables:
+            dynamodb.create_table(**spec)
+            dynamodb.get_waiter("table_exists").wait(TableName=spec["TableName"])
+
+
 def build_zip(sources: list[Path], out: Path) -> int:
     """Zip the contents of `sources` at the archive root, in a stable order; returns the size in bytes."""
     out.parent.mkdir(parents=True, exist_ok=True)

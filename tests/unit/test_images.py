@@ -1,0 +1,102 @@
+"""app.images rules that need no storage: type sniffing, file names, cursors."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from app import images
+from app.errors import ApiError
+from tests.images import image_bytes
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime", "extension"),
+    [
+        ("JPEG", "image/jpeg", "jpg"),
+        ("PNG", "image/png", "png"),
+        ("GIF", "image/gif", "gif"),
+        ("WEBP", "image/webp", "webp"),
+    ],
+)
+def test_sniff_recognises_the_four_formats(fmt: str, mime: str, extension: str) -> None:
+    assert images.sniff(image_bytes(fmt)) == images.ImageType(mime, extension)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\xff\xd8",  # too short to be a JPEG
+        b"GIF88a....",
+        b"RIFF\x00\x00\x00\x00WAVEfmt ",  # RIFF, but audio
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+        b"<svg/onload=alert(1)>",
+        b"%PDF-1.7",
+        b"BM\x00\x00",  # BMP is not accepted
+        b"\x00\x00\x01\x00",  # ICO
+    ],
+)
+def test_sniff_refuses_everything_else(data: bytes) -> None:
+    assert images.sniff(data) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "clean"),
+    [
+        (None, ""),
+        ("", ""),
+        ("cat.png", "cat.png"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\me\\Pictures\\cat.png", "cat.png"),
+        ("a\x00b\x1fc.png", "abc.png"),
+        ("evil\u202egnp.exe", "evilgnp.exe"),
+        ("  spaced.png  ", "spaced.png"),
+        ("..", ""),
+        ("x" * 300 + ".png", "x" * 255),
+        ("cafe\u0301.png", "café.png"),  # NFC
+        ("صورة.png", "صورة.png"),
+    ],
+)
+def test_clean_original_name(name: str | None, clean: str) -> None:
+    assert images.clean_original_name(name) == clean
+
+
+def test_cursor_round_trip() -> None:
+    position = "1795440195364#90fb11ee-1537-4b53-8c76-6bbbbfea69ac"
+
+    cursor = images.encode_cursor(position)
+
+    assert "=" not in cursor
+    assert "#" not in cursor
+    assert images.decode_cursor(cursor) == position
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "!!!",
+        base64.urlsafe_b64encode(b"1795440195364#not-an-id").decode(),
+        base64.urlsafe_b64encode(b'{"id": {"S": "x"}}').decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        images.encode_cursor("1795440195364#90fb11ee-1537-4b53-8c76-6bbbbfea69ac") + "x",
+    ],
+)
+def test_cursors_this_api_did_not_make_are_400(cursor: str) -> None:
+    with pytest.raises(ApiError) as error:
+        images.decode_cursor(cursor)
+    assert (error.value.status, error.value.code) == (400, "INVALID_CURSOR")
+
+
+@pytest.mark.parametrize("text", ["tab\tand\nnewline\r\n", "שלום", "🌍", ""])
+def test_check_text_accepts_unicode(text: str) -> None:
+    images.check_text("description", text)
+
+
+@pytest.mark.parametrize("text", ["nul\x00", "bell\x07", "del\x7f", "c1\x85"])
+def test_check_text_refuses_control_characters(text: str) -> None:
+    with pytest.raises(ApiError) as error:
+        images.check_text("description", text)
+    assert error.value.code == "INVALID_FIELD"
