@@ -157,8 +157,7 @@ API_ID="$(printf '%s' "$API_IDS" | awk '{print $1}')"
 if [ "$(printf '%s' "$API_IDS" | wc -w)" -gt 1 ]; then
   echo "    warning: several REST APIs are named $API_NAME ($API_IDS); using $API_ID" >&2
 fi
-# Bodies of these types reach the Lambda base64-encoded, byte for byte.
-BINARY_TYPES=("multipart/form-data" "image/*" "application/octet-stream")
+mapfile -t BINARY_TYPES < <(resources binary-media-types)
 if [ -z "$API_ID" ] || [ "$API_ID" = None ]; then
   API_ID="$($AWS_CLI apigateway create-rest-api --name "$API_NAME" --output text --query id \
     --endpoint-configuration types=REGIONAL --binary-media-types "${BINARY_TYPES[@]}")"
@@ -198,26 +197,11 @@ cli apigateway create-deployment --rest-api-id "$API_ID" --stage-name "$STAGE"
 # --- 6. how to use it ---
 if [ -n "$ENDPOINT" ]; then
   BASE_URL="$ENDPOINT/_aws/execute-api/$API_ID/$STAGE"
-  INSPECT="${AWS_CLI%% *}"
+  INSPECT="$AWS_CLI"
 else
   BASE_URL="https://$API_ID.execute-api.$REGION.amazonaws.com/$STAGE"
   INSPECT="aws"
 fi
 mkdir -p "$BUILD" && printf '%s\n' "$BASE_URL" >"$BUILD/base_url"
-cat <<EOF
-
-Deployed. Base URL:
-  $BASE_URL
-
-Try it (from this folder; any JPEG, PNG, GIF or WebP works as the file):
-  BASE=$BASE_URL
-  curl -s -F user=alice -F description="first image" -F file=@tests/data/sample.png \$BASE/upload
-  curl -s "\$BASE/list?limit=10"
-  ID=\$(curl -s \$BASE/list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
-  curl -s \$BASE/view/\$ID
-  curl -s -X DELETE \$BASE/delete/\$ID
-
-Look inside:
-  $INSPECT s3 ls s3://$IMAGES_BUCKET
-  $INSPECT dynamodb scan --table-name $IMAGES_TABLE
-EOF
+printf '\nDeployed. Base URL:\n  %s\n\n' "$BASE_URL"
+resources usage "$BASE_URL" "$INSPECT"

@@ -13,6 +13,8 @@ deploy.sh, the local server and the Lambda reading the same source.
     trust-policy             the Lambda role's trust policy
     role-policy REGION ACCOUNT FUNCTION
                              the least-privilege policy of the Lambda role
+    binary-media-types       the REST API's binary media types, one per line
+    usage BASE_URL INSPECT   the curl and inspection commands printed after a deploy
     zip SRC_DIR... OUT       a reproducible zip of directories (contents at the zip's root)
 """
 
@@ -27,6 +29,10 @@ from typing import Any
 
 from app import schema
 from app.settings import get_settings
+
+# Request bodies of these types reach the Lambda base64-encoded, byte for byte
+# (API Gateway's binaryMediaTypes; the local server applies the same list).
+BINARY_MEDIA_TYPES = ("multipart/form-data", "image/*", "application/octet-stream")
 
 # Never shipped: the runtime has boto3; caches and metadata only cost cold start.
 _SKIP_DIRS = {"__pycache__", "tests", "boto3", "botocore", "s3transfer"}
@@ -141,6 +147,23 @@ def provision(s3: Any, dynamodb: Any) -> None:
             dynamodb.get_waiter("table_exists").wait(TableName=spec["TableName"])
 
 
+def usage(base_url: str, inspect: str) -> str:
+    """The commands to try a running API, printed by deploy.sh and by the local server alike."""
+    settings = get_settings()
+    return f"""Try it (from the repository's folder; any JPEG, PNG, GIF or WebP works as the file):
+  BASE={base_url}
+  curl -s -F user=alice -F description="first image" -F file=@tests/data/sample.png $BASE/upload
+  curl -s "$BASE/list?limit=10"
+  ID=$(curl -s $BASE/list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+  curl -s $BASE/view/$ID
+  curl -s -X DELETE $BASE/delete/$ID
+
+Look inside:
+  {inspect} s3 ls s3://{settings.bucket}
+  {inspect} dynamodb scan --table-name {settings.table}
+"""
+
+
 def build_zip(sources: list[Path], out: Path) -> int:
     """Zip the contents of `sources` at the archive root, in a stable order; returns the size in bytes."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +195,10 @@ def main(argv: list[str]) -> int:
         print(json.dumps(trust_policy()))
     elif command == "role-policy" and len(args) == 3:
         print(json.dumps(role_policy(*args)))
+    elif command == "binary-media-types":
+        print("\n".join(BINARY_MEDIA_TYPES))
+    elif command == "usage" and len(args) == 2:
+        print(usage(*args), end="")
     elif command == "zip" and len(args) >= 2:
         size = build_zip([Path(a) for a in args[:-1]], Path(args[-1]))
         print(size)

@@ -1,0 +1,80 @@
+# Image API: the commands people expect. `make help` lists them.
+SHELL := bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The venv's awslocal/aws come first, so deploy.sh works without a global install.
+export PATH := $(abspath $(BIN)):$(PATH)
+export DISABLE_DEPRECATION_NOTICE := 1
+LOCALSTACK_ENDPOINT ?= http://localhost:4566
+# Docker usable (engine running), or only a client / nothing at all?
+HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
+
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs lint format clean
+
+help: ## List the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv with everything tests and tools need
+
+test: $(VENV)/.installed ## Run every test that needs nothing running: unit, integration, e2e on the local server
+	$(BIN)/python -m pytest tests/unit tests/integration
+	E2E_TARGET=local E2E_REQUIRED=1 $(BIN)/python -m pytest tests/e2e
+
+unit: $(VENV)/.installed ## Unit tests only
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(VENV)/.installed ## Integration tests only (lambda_handler on moto)
+	$(BIN)/python -m pytest tests/integration
+
+e2e: $(VENV)/.installed ## End-to-end tests against the API deployed on LocalStack (or BASE_URL)
+	$(BIN)/python -m pytest tests/e2e
+
+e2e-local: $(VENV)/.installed ## End-to-end tests against a local server started for the run
+	E2E_TARGET=local $(BIN)/python -m pytest tests/e2e
+
+run: $(VENV)/.installed ## Start the API: LocalStack + deploy with Docker, else the local server
+ifeq ($(HAVE_DOCKER),yes)
+	$(MAKE) --no-print-directory localstack deploy
+else
+	@echo "Docker is not available: starting the local server instead (make dev)."
+	$(BIN)/python -m deploy.local
+endif
+
+dev: $(VENV)/.installed ## Start the local server on http://127.0.0.1:3000 (no Docker, data in memory)
+	$(BIN)/python -m deploy.local
+
+localstack: ## Start LocalStack with Docker and wait until it is healthy
+	docker compose up -d
+	@echo -n "Waiting for LocalStack"; for i in $$(seq 1 90); do \
+	  curl -sf $(LOCALSTACK_ENDPOINT)/_localstack/health >/dev/null && { echo " ready."; exit 0; }; \
+	  echo -n "."; sleep 2; done; echo " not healthy: see make logs"; exit 1
+
+deploy: $(VENV)/.installed ## Deploy (or update) the stack on LocalStack with deploy.sh
+	bash deploy.sh
+
+down: ## Stop LocalStack (its data goes with it)
+	docker compose down
+
+logs: ## Follow LocalStack's logs
+	docker compose logs -f localstack
+
+lint: $(VENV)/.installed ## ruff, ruff format --check, mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.installed ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove build output and caches (keeps .venv)
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

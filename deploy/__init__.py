@@ -1,0 +1,1 @@
+"""Deployment and local-run tooling (not shipped in the Lambda zip)."""
