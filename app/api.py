@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from app import images, multipart
 from app.errors import ApiError, bad_request
-from app.log import logger
 from app.models import DeleteResult, ErrorBody, ImageDetail, ImageSummary, UploadForm, UploadResult
+from app.observability import logger
 from app.settings import get_settings
 from app.storage import ImageStore
 
@@ -150,9 +150,7 @@ def request_id() -> str:
     return getattr(app.lambda_context, "aws_request_id", "") or "unknown"
 
 
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> Response[ErrorBody]:
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
     body = ErrorBody(error=message, code=code, request_id=request_id())
     return Response(status, content_types.APPLICATION_JSON, body, headers)
 

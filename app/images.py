@@ -28,7 +28,7 @@ from typing import Any
 
 from app import schema
 from app.errors import ApiError, bad_request, not_found
-from app.log import logger
+from app.observability import logger, metrics
 from app.settings import get_settings
 from app.storage import READY, ImageStore
 
@@ -123,6 +123,8 @@ def store_upload(
     except Exception:
         _delete_object_quietly(store, row["key"])
         raise
+    metrics.add_metric(name="ImagesUploaded", unit="Count", value=1)
+    metrics.add_metric(name="UploadedBytes", unit="Bytes", value=len(data))
     return row
 
 
@@ -176,4 +178,5 @@ def delete_image(store: ImageStore, image_id: str) -> dict[str, Any]:
         raise not_found()
     store.delete_object(row["key"])
     store.delete_row(image_id)
+    metrics.add_metric(name="ImagesDeleted", unit="Count", value=1)
     return row

@@ -203,6 +203,8 @@ def _stop(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # Embedded-metric lines are for CloudWatch; locally they would only flood the terminal.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # Our own access line per request (LambdaApp) replaces werkzeug's, which moto's server would echo too.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from app import storage
-from app.log import logger
+from app.observability import logger
 from tests.events import proxy_event
 from tests.integration.lambda_client import call, invoke, stored, upload
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +230,26 @@ def test_body_without_base64_encoding_is_read_as_text(aws: dict[str, Any]) -> No
 
     assert reply.status == 201
     assert (reply.json()["description"], reply.json()["size"]) == ("été", len(gif))
+
+
+def test_upload_publishes_metrics_when_enabled(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    capsys.readouterr()
+
+    reply = upload("user=bob", "file=@sample.png")
+
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert reply.status == 201
+    assert len(emf) == 1
+    assert (emf[0]["ImagesUploaded"], emf[0]["UploadedBytes"]) == ([1.0], [reply.json()["size"]])
+    assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ImageApi"
+
+
+def test_disabled_metrics_do_not_pile_up(aws: dict[str, Any]) -> None:
+    from app.observability import metrics
+
+    upload("user=bob", "file=@sample.png")
+
+    assert metrics.metric_set == {}
