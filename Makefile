@@ -12,7 +12,7 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs lint format clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs lint format openapi clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ lint: $(VENV)/.installed ## ruff, ruff format --check, mypy
 format: $(VENV)/.installed ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+openapi: $(VENV)/.installed ## Regenerate openapi.json from the code (a test fails when it is stale)
+	$(BIN)/python -m app.openapi > openapi.json
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -4,20 +4,24 @@
 #
 #   bash deploy.sh            # against LocalStack, with awslocal
 #   bash deploy.sh -v         # the same, showing every CLI call's output
+#   bash deploy.sh --api-key  # every method needs x-api-key (also API_KEY=1); API_KEY=0 turns it off again
 #   AWS_CLI=aws bash deploy.sh                       # real AWS, with your credentials
 #   AWS_CLI="aws --endpoint-url=http://localhost:4566" bash deploy.sh
 #
 # Settings (environment): LAMBDA_ARCH (x86_64|arm64, default: this machine's),
 # FUNCTION_NAME, API_NAME, ROLE_NAME, STAGE, PUBLIC_S3_ENDPOINT, PYTHON,
+# API_RATE_LIMIT and API_BURST_LIMIT (usage plan throttling with --api-key),
 # and the service's own (IMAGES_BUCKET, IMAGES_TABLE, ...: see app/settings.py).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 VERBOSE=0
+API_KEY="${API_KEY:-0}"
 for arg in "$@"; do
   case "$arg" in
     -v|--verbose) VERBOSE=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --api-key) API_KEY=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "deploy.sh: unknown option $arg (try -h)" >&2; exit 2 ;;
   esac
 done
@@ -29,6 +33,9 @@ FUNCTION_NAME="${FUNCTION_NAME:-image-api}"
 API_NAME="${API_NAME:-image-api}"
 ROLE_NAME="${ROLE_NAME:-image-api-lambda}"
 STAGE="${STAGE:-dev}"
+API_RATE_LIMIT="${API_RATE_LIMIT:-20}"
+API_BURST_LIMIT="${API_BURST_LIMIT:-40}"
+KEY_REQUIRED=false; [ "$API_KEY" = 1 ] && KEY_REQUIRED=true
 RUNTIME=python3.12
 BUILD=build
 
@@ -104,23 +111,26 @@ fi
 cli s3api put-public-access-block --bucket "$IMAGES_BUCKET" --public-access-block-configuration \
   BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
 
-step "Table $IMAGES_TABLE"
-if ! query dynamodb describe-table --table-name "$IMAGES_TABLE" >/dev/null; then
-  cli dynamodb create-table --cli-input-json "$(resources table-spec)"
-fi
-cli dynamodb wait table-exists --table-name "$IMAGES_TABLE"
-# An older table may lack an index a newer release queries: add them one at a time.
-while read -r update; do
-  [ -n "$update" ] || continue
-  step "  adding index to $IMAGES_TABLE"
-  cli dynamodb update-table --cli-input-json "$update"
-  for _ in $(seq 1 120); do
-    pending="$($AWS_CLI dynamodb describe-table --table-name "$IMAGES_TABLE" --output json \
-      --query "length(Table.GlobalSecondaryIndexes[?IndexStatus!='ACTIVE'])")"
-    [ "$pending" = 0 ] && break
-    sleep 2
-  done
-done < <($AWS_CLI dynamodb describe-table --table-name "$IMAGES_TABLE" --output json | resources missing-indexes)
+# (File descriptors 3 and 4, so that no CLI call inside can read the lists.)
+while read -r table spec <&3; do
+  step "Table $table"
+  if ! query dynamodb describe-table --table-name "$table" >/dev/null; then
+    cli dynamodb create-table --cli-input-json "$spec"
+  fi
+  cli dynamodb wait table-exists --table-name "$table"
+  # An older table may lack an index a newer release queries: add them one at a time.
+  while read -r update <&4; do
+    [ -n "$update" ] || continue
+    step "  adding an index to $table"
+    cli dynamodb update-table --cli-input-json "$update"
+    for _ in $(seq 1 120); do
+      pending="$($AWS_CLI dynamodb describe-table --table-name "$table" --output json \
+        --query "length(Table.GlobalSecondaryIndexes[?IndexStatus!='ACTIVE'])")"
+      [ "$pending" = 0 ] && break
+      sleep 2
+    done
+  done 4< <($AWS_CLI dynamodb describe-table --table-name "$table" --output json | resources missing-indexes)
+done 3< <(resources table-specs)
 
 # --- 3. identity ---
 step "Role $ROLE_NAME"
@@ -181,6 +191,8 @@ for resource in "$ROOT_ID" "$PROXY_ID"; do
     cli apigateway put-method --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY \
       --authorization-type NONE
   fi
+  cli apigateway update-method --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY \
+    --patch-operations "op=replace,path=/apiKeyRequired,value=$KEY_REQUIRED"
   cli apigateway put-integration --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY \
     --type AWS_PROXY --integration-http-method POST --uri "$INTEGRATION_URI"
 done
@@ -194,6 +206,40 @@ cli lambda add-permission --function-name "$FUNCTION_NAME" --statement-id apigat
 step "Deploying stage $STAGE"
 cli apigateway create-deployment --rest-api-id "$API_ID" --stage-name "$STAGE"
 
+# --- 5b. API key: a usage plan with throttling, and a key in it ---
+KEY_SOURCE=""
+if [ "$API_KEY" = 1 ]; then
+  step "API key and usage plan ($API_RATE_LIMIT req/s, burst $API_BURST_LIMIT)"
+  PLAN_ID="$(query apigateway get-usage-plans --query "items[?name=='$API_NAME-plan'].id | [0]")"
+  if [ -z "$PLAN_ID" ] || [ "$PLAN_ID" = None ]; then
+    PLAN_ID="$($AWS_CLI apigateway create-usage-plan --name "$API_NAME-plan" --output text --query id \
+      --throttle "burstLimit=$API_BURST_LIMIT,rateLimit=$API_RATE_LIMIT" \
+      --api-stages "apiId=$API_ID,stage=$STAGE")"
+  else
+    cli apigateway update-usage-plan --usage-plan-id "$PLAN_ID" --patch-operations \
+      "op=replace,path=/throttle/rateLimit,value=$API_RATE_LIMIT" \
+      "op=replace,path=/throttle/burstLimit,value=$API_BURST_LIMIT"
+    stages="$(query apigateway get-usage-plan --usage-plan-id "$PLAN_ID" --query "apiStages[?apiId=='$API_ID'].stage")"
+    case " $stages " in
+      *" $STAGE "*) ;;
+      *) cli apigateway update-usage-plan --usage-plan-id "$PLAN_ID" \
+           --patch-operations "op=add,path=/apiStages,value=$API_ID:$STAGE" ;;
+    esac
+  fi
+  KEY_ID="$(query apigateway get-api-keys --name-query "$API_NAME-key" --query "items[?name=='$API_NAME-key'].id | [0]")"
+  if [ -z "$KEY_ID" ] || [ "$KEY_ID" = None ]; then
+    KEY_ID="$($AWS_CLI apigateway create-api-key --name "$API_NAME-key" --enabled --output text --query id)"
+  fi
+  if [ -z "$(query apigateway get-usage-plan-keys --usage-plan-id "$PLAN_ID" --query "items[?id=='$KEY_ID'].id")" ]; then
+    cli apigateway create-usage-plan-key --usage-plan-id "$PLAN_ID" --key-id "$KEY_ID" --key-type API_KEY
+  fi
+  # The key goes to a file only you can read, and to the screen only when it is a terminal,
+  # so that it never lands in a CI log.
+  (umask 077 && mkdir -p "$BUILD" && query apigateway get-api-key --api-key "$KEY_ID" --include-value \
+    --query value >"$BUILD/api_key")
+  KEY_SOURCE='$(cat build/api_key)'
+fi
+
 # --- 6. how to use it ---
 if [ -n "$ENDPOINT" ]; then
   BASE_URL="$ENDPOINT/_aws/execute-api/$API_ID/$STAGE"
@@ -204,4 +250,11 @@ else
 fi
 mkdir -p "$BUILD" && printf '%s\n' "$BASE_URL" >"$BUILD/base_url"
 printf '\nDeployed. Base URL:\n  %s\n\n' "$BASE_URL"
-resources usage "$BASE_URL" "$INSPECT"
+if [ "$API_KEY" = 1 ]; then
+  if [ -t 1 ]; then
+    printf 'API key (every request needs the header x-api-key): %s\n  (also in build/api_key)\n\n' "$(cat "$BUILD/api_key")"
+  else
+    printf 'API key: in build/api_key (not printed: this output is not a terminal)\n\n'
+  fi
+fi
+resources usage "$BASE_URL" "$INSPECT" "$KEY_SOURCE"

@@ -9,24 +9,38 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import ValidationError
 
-from app import images, multipart
+from app import images, multipart, openapi
 from app.errors import ApiError, bad_request
-from app.models import DeleteResult, ErrorBody, ImageDetail, ImageSummary, UploadForm, UploadResult
+from app.models import (
+    TAG_FILTER_PATTERN,
+    USER_PATTERN,
+    DeleteResult,
+    ErrorBody,
+    ImageDetail,
+    ImageSummary,
+    UploadForm,
+    UploadResult,
+)
 from app.observability import logger
 from app.settings import get_settings
 from app.storage import ImageStore
 
-app = APIGatewayRestResolver(enable_validation=True)
+# A response that breaks its own model is our bug: raise it as such (a 500 below), not as the client's 4xx.
+app = openapi.DocumentedResolver(
+    enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+)
+app.enable_swagger(path="/swagger", **openapi.INFO)  # Swagger UI with its assets inline: works offline
 
 
 def store() -> ImageStore:
@@ -34,31 +48,52 @@ def store() -> ImageStore:
 
 
 # --- routes ------------------------------------------------------------------
-@app.post("/upload", summary="Upload an image (multipart/form-data: user, description, file)")
+@app.post("/upload", summary="Upload an image", responses=openapi.responses(201, UploadResult, 400, 413, 415))
 def upload() -> Response[UploadResult]:
     settings = get_settings()
     parts = _parse_multipart({"file": settings.max_upload_bytes})
-    fields = _single_fields(parts)
+    tags = [_text(part) for part in parts if part.name == "tags"]
+    fields = _single_fields([part for part in parts if part.name != "tags"])
     file_part = fields.pop("file", None)
     if file_part is None:
         raise bad_request("MISSING_FIELD", "file is required (send it as -F file=@path)")
     form = _validate_form({name: _text(part) for name, part in fields.items()})
-    row = images.store_upload(store(), form.user, form.description, file_part.filename, file_part.data)
-    result = UploadResult(bucket=settings.bucket, **row)
+    row = images.store_upload(
+        store(), form.user, form.description, file_part.filename, images.normalise_tags(tags), file_part.data
+    )
     return Response(
         status_code=HTTPStatus.CREATED,
         content_type=content_types.APPLICATION_JSON,
-        body=result,
+        body=UploadResult(bucket=settings.bucket, **row),
         headers={"Location": f"view/{row['id']}"},
     )
 
 
-@app.get("/list", summary="List images, newest first, a page at a time")
+@app.get("/list", summary="List images, a page at a time", responses=openapi.responses(200, list[ImageSummary], 400))
 def list_images(
     limit: Annotated[int, Query(ge=1, le=1000, description="Items per page")] = 100,
-    cursor: Annotated[str | None, Query(max_length=200, description="From a previous page's Link header")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's Link header")] = None,
+    user: Annotated[str | None, Query(pattern=USER_PATTERN, description="Only this user's images")] = None,
+    tag: Annotated[str | None, Query(pattern=TAG_FILTER_PATTERN, description="Only images with this tag")] = None,
+    name_contains: Annotated[
+        str | None, Query(min_length=1, max_length=255, description="Part of the original file name, any case")
+    ] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=40, description="ISO-8601 date or date-time, inclusive, UTC")
+    ] = None,
+    to: Annotated[str | None, Query(max_length=40, description="ISO-8601 date or date-time, inclusive, UTC")] = None,
+    order: Annotated[Literal["newest", "oldest"], Query(description="By creation time")] = "newest",
 ) -> Response[list[ImageSummary]]:
-    rows, next_cursor = images.list_page(store(), limit, cursor)
+    _refuse_repeated_parameters()
+    wanted = images.ListFilter(
+        user=user,
+        tag=tag.lower() if tag else None,
+        name_contains=name_contains,
+        start_ms=None if from_ is None else images.time_bound(from_, "from", end=False),
+        end_ms=None if to is None else images.time_bound(to, "to", end=True),
+        newest_first=order == "newest",
+    )
+    rows, next_cursor = images.list_page(store(), limit, cursor, wanted)
     headers: dict[str, str] = {}
     if next_cursor:
         # Keep the caller's other parameters; the GitHub convention keeps the body a plain array.
@@ -69,17 +104,43 @@ def list_images(
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, headers)
 
 
-@app.get("/view/<image_id>", summary="An image's metadata and a presigned URL of its bytes")
-def view(image_id: str) -> ImageDetail:
+@app.get(
+    "/view/<image_id>",
+    summary="An image's metadata and a presigned URL of its bytes",
+    responses=openapi.responses(200, ImageDetail, 302, 400, 404),
+)
+def view(
+    image_id: str,
+    download: Annotated[bool, Query(description="The URL makes browsers save the file (attachment)")] = False,
+    redirect: Annotated[bool, Query(description="Answer 302 to the presigned URL, for <img src>")] = False,
+) -> Response[ImageDetail | None]:  # None: the redirect has no body
     row = images.get_ready(store(), image_id)
-    url, expires_in = images.presigned_url(store(), row)
-    return ImageDetail(bucket=get_settings().bucket, url=url, expires_in=expires_in, **_with_filename([row])[0])
+    url, expires_in = images.presigned_url(store(), row, download)
+    if redirect:
+        # Each answer carries a fresh signature: never let a cache hand out an expired one.
+        return Response(HTTPStatus.FOUND, headers={"Location": url, "Cache-Control": "no-store"})
+    detail = ImageDetail(bucket=get_settings().bucket, url=url, expires_in=expires_in, **_with_filename([row])[0])
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, detail)
 
 
-@app.delete("/delete/<image_id>", summary="Delete an image: its object and its row")
+@app.delete(
+    "/delete/<image_id>",
+    summary="Delete an image: its object and its row",
+    responses=openapi.responses(200, DeleteResult, 404),
+)
 def delete(image_id: str) -> DeleteResult:
     row = images.delete_image(store(), image_id)
     return DeleteResult(deleted=row["id"], key=row["key"])
+
+
+@app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, _openapi_json())
+
+
+@lru_cache(maxsize=1)
+def _openapi_json() -> str:
+    return openapi.document(app)
 
 
 # --- request helpers -----------------------------------------------------------
@@ -123,6 +184,13 @@ def _single_fields(parts: list[multipart.Part]) -> dict[str, multipart.Part]:
     return fields
 
 
+def _refuse_repeated_parameters() -> None:
+    """`?tag=a&tag=b` would silently mean only one of them; say so instead."""
+    repeated = sorted(k for k, v in app.current_event.multi_value_query_string_parameters.items() if len(v) > 1)
+    if repeated:
+        raise bad_request("INVALID_PARAMETER", f"{', '.join(repeated)}: given more than once")
+
+
 def _text(part: multipart.Part) -> str:
     try:
         return part.data.decode("utf-8")
@@ -163,7 +231,7 @@ def _code_of(errors: list[Any]) -> str:
 def _message_of(errors: list[Any]) -> str:
     def one(error: Any) -> str:
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-        name = ".".join(location) or "request"
+        name = ".".join(location).replace("from_", "from") or "request"
         return f"{name}: {error.get('msg', 'is invalid')}"
 
     return "; ".join(one(error) for error in errors)
@@ -195,6 +263,13 @@ def handle_not_found(_: NotFoundError) -> Response[ErrorBody]:
             {"Allow": ", ".join(allowed)},
         )
     return error_response(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"No route for {event.path}")
+
+
+@app.exception_handler(ResponseValidationError)
+def handle_response_validation_error(exc: ResponseValidationError) -> Response[ErrorBody]:
+    # A route answered something its declared model does not allow: our bug, not the client's.
+    logger.error("response failed validation", extra={"errors": exc.errors()})
+    return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal error; quote the request id")
 
 
 @app.exception_handler(Exception)

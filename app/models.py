@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 USER_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+TAG_PATTERN = r"^[a-z0-9_.\-]{1,50}$"
+TAG_FILTER_PATTERN = r"^[A-Za-z0-9_.\-]{1,50}$"  # any case: filters are lower-cased like tags
 MAX_DESCRIPTION = 1000
 
 
@@ -30,6 +32,7 @@ class ImageSummary(BaseModel):
     created_at: int = Field(description="Epoch seconds")
     content_type: str
     size: int
+    tags: list[str] = Field(default_factory=list)
 
 
 class ImageDetail(ImageSummary):
@@ -54,6 +57,7 @@ class UploadResult(BaseModel):
     size: int
     sha256: str
     created_at: int
+    tags: list[str] = Field(default_factory=list)
 
 
 class DeleteResult(BaseModel):

@@ -16,6 +16,24 @@ from typing import Any
 BY_STATUS_INDEX = "by-status"  # all images of one status, by time
 BY_USER_INDEX = "by-user"  # one user's images of one status, by time (user_status = "<user>#<status>")
 
+# The tags table holds one item per (tag, image): partition "<tag>#<status>",
+# sort key the image's sort_key, and a copy of the fields a listing shows, so
+# that one tag's images page by time from a single Query. The image row stays
+# the source of truth; tag items are written and removed with it, in one transaction.
+TAG_ITEM_FIELDS = (
+    "id",
+    "key",
+    "user",
+    "description",
+    "original_name",
+    "name_search",
+    "content_type",
+    "size",
+    "created_at",
+    "tags",
+    "status",
+)
+
 
 def sort_key(created_ms: int, image_id: str) -> str:
     """The time-ordered, unique key of an image in every index."""
@@ -25,6 +43,11 @@ def sort_key(created_ms: int, image_id: str) -> str:
 def user_status(user: str, status: str) -> str:
     """Partition value of `BY_USER_INDEX`: users are `[A-Za-z0-9_.-]`, so '#' cannot collide."""
     return f"{user}#{status}"
+
+
+def tag_status(tag: str, status: str) -> str:
+    """Partition value of the tags table: tags are `[a-z0-9_.-]`, so '#' cannot collide."""
+    return f"{tag}#{status}"
 
 
 def _gsi(name: str, partition: str) -> dict[str, Any]:
@@ -55,6 +78,22 @@ def images_table_spec(table_name: str) -> dict[str, Any]:
     }
 
 
-def table_specs(images_table: str) -> list[dict[str, Any]]:
+def tags_table_spec(table_name: str) -> dict[str, Any]:
+    """CreateTable arguments of the tags table."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "tag_status", "AttributeType": "S"},
+            {"AttributeName": "sort_key", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "tag_status", "KeyType": "HASH"},
+            {"AttributeName": "sort_key", "KeyType": "RANGE"},
+        ],
+    }
+
+
+def table_specs(images_table: str, tags_table: str) -> list[dict[str, Any]]:
     """Every table the service needs, in creation order."""
-    return [images_table_spec(images_table)]
+    return [images_table_spec(images_table), tags_table_spec(tags_table)]

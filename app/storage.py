@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from app import schema
 from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -29,6 +31,9 @@ _deserializer = TypeDeserializer()
 # Listing and deleting use these statuses; later stages of an upload add more.
 READY = "ready"
 DELETING = "deleting"
+# A page with a filter may need several Queries; never more than this many per request.
+MAX_READS_PER_PAGE = 10
+FILTERED_READ_SIZE = 200
 
 
 def _client_config(endpoint_url: str) -> Config:
@@ -97,6 +102,68 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in row.items()}
 
 
+@dataclass(frozen=True)
+class TimeQuery:
+    """One index partition read in time order, optionally bounded and filtered.
+
+    `table_index` is (table name, index name or None); `partition` is
+    (attribute, value). `sort_range` bounds `sort_key` (inclusive, either end
+    optional). `equals` and `contains` become a FilterExpression: DynamoDB
+    still reads the rows they drop, which is why reads are bounded below.
+    """
+
+    table: str
+    index: str | None
+    partition: tuple[str, str]
+    newest_first: bool = True
+    sort_range: tuple[str | None, str | None] = (None, None)
+    equals: dict[str, str] = field(default_factory=dict)
+    contains: dict[str, str] = field(default_factory=dict)
+
+    def start_key(self, position: str) -> dict[str, Any]:
+        """The ExclusiveStartKey of the row at sort key `position` (index keys plus table keys)."""
+        attribute, value = self.partition
+        key = {attribute: {"S": value}, "sort_key": {"S": position}}
+        if self.index is not None:
+            key["id"] = {"S": position.split("#", 1)[1]}
+        return key
+
+    def request(self) -> dict[str, Any]:
+        names = {"#p": self.partition[0]}
+        values: dict[str, Any] = {":p": {"S": self.partition[1]}}
+        condition = "#p = :p"
+        low, high = self.sort_range
+        if low is not None:
+            values[":low"] = {"S": low}
+        if high is not None:
+            values[":high"] = {"S": high}
+        if low is not None and high is not None:
+            condition += " AND sort_key BETWEEN :low AND :high"
+        elif low is not None:
+            condition += " AND sort_key >= :low"
+        elif high is not None:
+            condition += " AND sort_key <= :high"
+        filters = []
+        for n, (name, value) in enumerate(sorted(self.equals.items())):
+            names[f"#e{n}"], values[f":e{n}"] = name, {"S": value}
+            filters.append(f"#e{n} = :e{n}")
+        for n, (name, value) in enumerate(sorted(self.contains.items())):
+            names[f"#c{n}"], values[f":c{n}"] = name, {"S": value}
+            filters.append(f"contains(#c{n}, :c{n})")
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not self.newest_first,
+        }
+        if self.index is not None:
+            request["IndexName"] = self.index
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+        return request
+
+
 class ImageStore:
     """Objects in one bucket and their rows in one table."""
 
@@ -128,82 +195,99 @@ class ImageStore:
         return presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
     # --- rows --------------------------------------------------------------
+    def tag_items(self, row: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The tags table's items of a row: one per tag, with the fields a listing shows."""
+        copy = {name: row[name] for name in schema.TAG_ITEM_FIELDS if name in row}
+        return [
+            {**copy, "tag_status": schema.tag_status(tag, row["status"]), "sort_key": row["sort_key"]}
+            for tag in row.get("tags", [])
+        ]
+
     def put_new_row(self, row: Mapping[str, Any]) -> None:
-        """Write a row whose id must not exist yet."""
-        dynamodb_client().put_item(
-            TableName=self.table,
-            Item=to_item(row),
-            ConditionExpression="attribute_not_exists(id)",
-        )
+        """Write a row whose id must not exist yet, with its tag items, all or nothing."""
+        if not row.get("tags"):
+            dynamodb_client().put_item(
+                TableName=self.table, Item=to_item(row), ConditionExpression="attribute_not_exists(id)"
+            )
+            return
+        writes: list[Any] = [
+            {"Put": {"TableName": self.table, "Item": to_item(row), "ConditionExpression": "attribute_not_exists(id)"}},
+            *({"Put": {"TableName": self.settings.tags_table, "Item": to_item(item)}} for item in self.tag_items(row)),
+        ]
+        dynamodb_client().transact_write_items(TransactItems=writes)
 
     def get_row(self, image_id: str) -> dict[str, Any] | None:
         response = dynamodb_client().get_item(TableName=self.table, Key={"id": {"S": image_id}}, ConsistentRead=True)
         item = response.get("Item")
         return from_item(item) if item else None
 
-    def mark_deleting(self, image_id: str) -> dict[str, Any] | None:
-        """Take a row out of every listing before its object goes; None when there is no row.
+    def mark_deleting(self, row: Mapping[str, Any]) -> bool:
+        """Take a row out of every listing before its object goes.
 
-        A row in status `deleting` is a tombstone: the object may or may not
-        still exist, and any later DELETE (or reconciliation) finishes the job.
+        False when the row is gone or no longer has the status `row` says
+        (its tag items would then be others than those this removes).
+
+        A row in status `deleting` is a tombstone: out of the user index (sparse)
+        and in the `deleting` partition of the status index, its tag items
+        removed in the same transaction. The object may or may not still exist;
+        any later DELETE, or reconciliation, finishes the job.
         """
+        writes: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {"id": {"S": row["id"]}},
+                    "UpdateExpression": "SET #status = :deleting REMOVE user_status",
+                    "ConditionExpression": "#status = :seen",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {":deleting": {"S": DELETING}, ":seen": {"S": row["status"]}},
+                }
+            },
+            *(
+                {"Delete": {"TableName": self.settings.tags_table, "Key": _tag_key(item)}}
+                for item in self.tag_items(row)
+            ),
+        ]
         try:
-            response = dynamodb_client().update_item(
-                TableName=self.table,
-                Key={"id": {"S": image_id}},
-                # Out of the user index (sparse) and into the `deleting` partition
-                # of the status index, where reconciliation finds unfinished deletes.
-                UpdateExpression="SET #status = :deleting REMOVE user_status",
-                ConditionExpression="attribute_exists(id)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":deleting": {"S": DELETING}},
-                ReturnValues="ALL_OLD",
-            )
+            dynamodb_client().transact_write_items(TransactItems=writes)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
+            reasons = exc.response.get("CancellationReasons", [])
+            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+                return False
             raise
-        return from_item(response["Attributes"])
+        return True
 
     def delete_row(self, image_id: str) -> None:
         dynamodb_client().delete_item(TableName=self.table, Key={"id": {"S": image_id}})
 
-    def query_by_time(
-        self,
-        index: str,
-        partition: tuple[str, str],
-        limit: int,
-        after: str | None,
-        newest_first: bool = True,
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """Up to `limit` rows of one index partition in time order, starting after sort key `after`.
+    def query_page(self, query: TimeQuery, limit: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` rows in time order after position `after`, and the position to continue from.
 
-        Reads `limit + 1` rows so that it knows whether another page exists
-        without an extra, possibly empty, round trip; keeps reading when
-        DynamoDB's 1 MB page cut a page short. Returns (rows, more).
+        Keeps reading while a page is not full and the partition has more (a
+        filter drops rows, DynamoDB stops at 1 MB), up to MAX_READS_PER_PAGE
+        Queries. Without a filter it reads `limit + 1` rows: the extra one
+        proves that a next page exists. The returned position is None when
+        the partition is exhausted.
         """
-        attribute, value = partition
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": index,
-            "KeyConditionExpression": "#p = :p",
-            "ExpressionAttributeNames": {"#p": attribute},
-            "ExpressionAttributeValues": {":p": {"S": value}},
-            "ScanIndexForward": not newest_first,
-        }
+        request = query.request()
+        filtered = "FilterExpression" in request
         if after is not None:
-            kwargs["ExclusiveStartKey"] = {
-                attribute: {"S": value},
-                "sort_key": {"S": after},
-                "id": {"S": after.split("#", 1)[1]},
-            }
+            request["ExclusiveStartKey"] = query.start_key(after)
         rows: list[dict[str, Any]] = []
-        while True:
-            kwargs["Limit"] = limit + 1 - len(rows)
-            response = dynamodb_client().query(**kwargs)
+        for _ in range(MAX_READS_PER_PAGE):
+            wanted = limit + 1 - len(rows)
+            request["Limit"] = max(wanted, FILTERED_READ_SIZE) if filtered else wanted
+            response = dynamodb_client().query(**request)
             rows.extend(from_item(item) for item in response.get("Items", []))
+            if len(rows) > limit:
+                return rows[:limit], rows[limit - 1]["sort_key"]
             last = response.get("LastEvaluatedKey")
-            if len(rows) > limit or not last:
-                break
-            kwargs["ExclusiveStartKey"] = last
-        return rows[:limit], len(rows) > limit
+            if not last:
+                return rows, None
+            request["ExclusiveStartKey"] = last
+        # Out of reads: a short page, continuing where this one stopped reading.
+        return rows, request["ExclusiveStartKey"]["sort_key"]["S"]
+
+
+def _tag_key(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {"tag_status": {"S": item["tag_status"]}, "sort_key": {"S": item["sort_key"]}}

@@ -7,14 +7,15 @@ mode, started in this process on a free port with the bucket and table
 created by the same code as the tests (`deploy.resources.provision`), unless
 AWS_ENDPOINT_URL points at a running LocalStack or at AWS.
 
-    python -m deploy.local [--host 127.0.0.1] [--port 3000] [--aws-port 0]
-    (or HOST, PORT, LOCAL_AWS_PORT in the environment)
+    python -m deploy.local [--host 127.0.0.1] [--port 3000] [--aws-port 0] [--api-key KEY]
+    (or HOST, PORT, LOCAL_AWS_PORT, LOCAL_API_KEY in the environment)
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hmac
 import logging
 import os
 import signal
@@ -84,7 +85,8 @@ def to_event(request: Request) -> dict[str, Any]:
             "domainName": request.host,
             "httpMethod": request.method,
             "identity": {"sourceIp": request.remote_addr, "userAgent": request.user_agent.string},
-            "path": f"/{STAGE}{path}",
+            # No stage in the path: the local server serves at its root, like a custom domain.
+            "path": path,
             "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
             "requestId": str(uuid.uuid4()),
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
@@ -132,16 +134,17 @@ class LocalContext(LambdaContext):
 class LambdaApp:
     """WSGI application that invokes the handler the way one Lambda execution environment does."""
 
-    def __init__(self) -> None:
+    def __init__(self, api_key: str | None = None) -> None:
         # One invocation at a time per environment, as in Lambda: the resolver keeps
         # the current event on a module-level object, so concurrent calls must queue.
         self._lock = threading.Lock()
+        self._api_key = api_key
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        if (request.content_length or 0) > MAX_REQUEST_BYTES:
-            response = Response('{"message": "Request Entity Too Large"}', status=413, content_type="application/json")
-            return response(environ, start_response)
+        refusal = self._gateway_refusal(request)
+        if refusal is not None:
+            return refusal(environ, start_response)
         from app.handler import lambda_handler
 
         event = to_event(request)
@@ -156,6 +159,16 @@ class LambdaApp:
             flush=True,
         )
         return to_response(result)(environ, start_response)
+
+    def _gateway_refusal(self, request: Request) -> Response | None:
+        """What API Gateway itself answers before the Lambda runs: a missing API key, an oversized body."""
+        if self._api_key is not None and not hmac.compare_digest(
+            request.headers.get("x-api-key", "").encode(), self._api_key.encode()
+        ):
+            return Response('{"message": "Forbidden"}', status=403, content_type="application/json")
+        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+            return Response('{"message": "Request Entity Too Large"}', status=413, content_type="application/json")
+        return None
 
 
 def start_embedded_aws(host: str, port: int) -> tuple[Any, str]:
@@ -194,6 +207,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--aws-port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "0")), help="embedded moto (0: any free)"
     )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("LOCAL_API_KEY") or None,
+        help="require this x-api-key header, as deploy.sh API_KEY=1 does",
+    )
     return parser.parse_args(argv)
 
 
@@ -208,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     # Our own access line per request (LambdaApp) replaces werkzeug's, which moto's server would echo too.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
-        http: BaseWSGIServer = make_server(args.host, args.port, LambdaApp(), threaded=True)
+        http: BaseWSGIServer = make_server(args.host, args.port, LambdaApp(args.api_key), threaded=True)
     except (OSError, SystemExit):  # werkzeug reports a busy port itself, then exits
         print(
             f"deploy.local: cannot listen on {args.host}:{args.port}. Is another server running? "
@@ -231,8 +249,12 @@ def main(argv: list[str] | None = None) -> int:
         provision_storage()
         base_url = f"http://{args.host}:{http.server_port}"
         inspect = f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} awslocal"
-        print(f"Image API (local mode) on {base_url}\n  storage: {backend}\n", flush=True)
-        print(usage(base_url, inspect), flush=True)
+        print(f"Image API (local mode) on {base_url}\n  storage: {backend}", flush=True)
+        if args.api_key:
+            os.environ["LOCAL_API_KEY"] = args.api_key
+            print("  every request needs the header x-api-key: $LOCAL_API_KEY", flush=True)
+        print(flush=True)
+        print(usage(base_url, inspect, "$LOCAL_API_KEY" if args.api_key else ""), flush=True)
         print("Ctrl-C stops it.", flush=True)
         http.serve_forever()
     except KeyboardInterrupt:

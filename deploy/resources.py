@@ -6,7 +6,7 @@ table definition from app.schema, the IAM policies, and the zip. That keeps
 deploy.sh, the local server and the Lambda reading the same source.
 
     env                      shell assignments of the names deploy.sh needs
-    table-spec               CreateTable JSON of the images table
+    table-specs              every table as "<name> <CreateTable JSON>", one per line
     missing-indexes          reads DescribeTable JSON on stdin, prints one UpdateTable JSON per missing index
     function-env [PUBLIC_S3_ENDPOINT]
                              the function's environment (JSON for --environment)
@@ -14,7 +14,8 @@ deploy.sh, the local server and the Lambda reading the same source.
     role-policy REGION ACCOUNT FUNCTION
                              the least-privilege policy of the Lambda role
     binary-media-types       the REST API's binary media types, one per line
-    usage BASE_URL INSPECT   the curl and inspection commands printed after a deploy
+    usage BASE_URL INSPECT [KEY_SOURCE]
+                             the curl and inspection commands printed after a deploy
     zip SRC_DIR... OUT       a reproducible zip of directories (contents at the zip's root)
 """
 
@@ -45,6 +46,7 @@ def service_env() -> dict[str, str]:
     return {
         "IMAGES_BUCKET": settings.bucket,
         "IMAGES_TABLE": settings.table,
+        "TAGS_TABLE": settings.tags_table,
         "MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
         "URL_EXPIRES_IN": str(settings.url_expires_in),
     }
@@ -62,11 +64,16 @@ def function_env(public_s3_endpoint: str = "") -> dict[str, Any]:
     return {"Variables": variables}
 
 
+def table_specs() -> list[dict[str, Any]]:
+    settings = get_settings()
+    return schema.table_specs(settings.table, settings.tags_table)
+
+
 def missing_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
     """UpdateTable requests that add the indexes the spec has and the live table lacks (one per call)."""
     table = description["Table"]
     have = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
-    spec = schema.images_table_spec(table["TableName"])
+    spec = next(spec for spec in table_specs() if spec["TableName"] == table["TableName"])
     attributes = spec["AttributeDefinitions"]
     return [
         {
@@ -74,7 +81,7 @@ def missing_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
             "AttributeDefinitions": attributes,
             "GlobalSecondaryIndexUpdates": [{"Create": index}],
         }
-        for index in spec["GlobalSecondaryIndexes"]
+        for index in spec.get("GlobalSecondaryIndexes", [])
         if index["IndexName"] not in have
     ]
 
@@ -91,7 +98,7 @@ def trust_policy() -> dict[str, Any]:
 def role_policy(region: str, account: str, function: str) -> dict[str, Any]:
     """Only this bucket, this table and its indexes, and this function's own log group."""
     settings = get_settings()
-    table_arn = f"arn:aws:dynamodb:{region}:{account}:table/{settings.table}"
+    table_arns = [f"arn:aws:dynamodb:{region}:{account}:table/{spec['TableName']}" for spec in table_specs()]
     log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}"
     return {
         "Version": "2012-10-17",
@@ -119,7 +126,7 @@ def role_policy(region: str, account: str, function: str) -> dict[str, Any]:
                     "dynamodb:Query",
                     "dynamodb:ConditionCheckItem",
                 ],
-                "Resource": [table_arn, f"{table_arn}/index/*"],
+                "Resource": [*table_arns, *(f"{arn}/index/*" for arn in table_arns)],
             },
             {
                 "Sid": "Logs",
@@ -141,22 +148,29 @@ def provision(s3: Any, dynamodb: Any) -> None:
     if settings.bucket not in existing:
         s3.create_bucket(Bucket=settings.bucket)
     tables = set(dynamodb.list_tables().get("TableNames", []))
-    for spec in schema.table_specs(settings.table):
+    for spec in table_specs():
         if spec["TableName"] not in tables:
             dynamodb.create_table(**spec)
             dynamodb.get_waiter("table_exists").wait(TableName=spec["TableName"])
 
 
-def usage(base_url: str, inspect: str) -> str:
-    """The commands to try a running API, printed by deploy.sh and by the local server alike."""
+def usage(base_url: str, inspect: str, key_source: str = "") -> str:
+    """The commands to try a running API, printed by deploy.sh and by the local server alike.
+
+    `key_source` is shell text that yields the API key (e.g. `$(cat build/api_key)`),
+    never the key itself, so that these lines can go to logs.
+    """
     settings = get_settings()
+    key = f"  KEY={key_source}\n" if key_source else ""
+    h = ' -H "x-api-key: $KEY"' if key_source else ""
     return f"""Try it (from the repository's folder; any JPEG, PNG, GIF or WebP works as the file):
   BASE={base_url}
-  curl -s -F user=alice -F description="first image" -F file=@tests/data/sample.png $BASE/upload
-  curl -s "$BASE/list?limit=10"
-  ID=$(curl -s $BASE/list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
-  curl -s $BASE/view/$ID
-  curl -s -X DELETE $BASE/delete/$ID
+{key}  curl -s{h} -F user=alice -F description="first image" -F tags=demo -F file=@tests/data/sample.png $BASE/upload
+  curl -s{h} "$BASE/list?limit=10"
+  ID=$(curl -s{h} $BASE/list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+  curl -s{h} $BASE/view/$ID
+  curl -s{h} -X DELETE $BASE/delete/$ID
+  Docs: $BASE/swagger (Swagger UI) and $BASE/openapi.json
 
 Look inside:
   {inspect} s3 ls s3://{settings.bucket}
@@ -184,8 +198,9 @@ def main(argv: list[str]) -> int:
     command, args = (argv[0], argv[1:]) if argv else ("", [])
     if command == "env":
         print(shell_env(), end="")
-    elif command == "table-spec":
-        print(json.dumps(schema.images_table_spec(get_settings().table)))
+    elif command == "table-specs":
+        for spec in table_specs():
+            print(spec["TableName"], json.dumps(spec))
     elif command == "missing-indexes":
         for request in missing_indexes(json.load(sys.stdin)):
             print(json.dumps(request))
@@ -197,7 +212,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(role_policy(*args)))
     elif command == "binary-media-types":
         print("\n".join(BINARY_MEDIA_TYPES))
-    elif command == "usage" and len(args) == 2:
+    elif command == "usage" and len(args) in (2, 3):
         print(usage(*args), end="")
     elif command == "zip" and len(args) >= 2:
         size = build_zip([Path(a) for a in args[:-1]], Path(args[-1]))

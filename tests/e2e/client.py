@@ -1,13 +1,15 @@
-"""HTTP helpers for the end-to-end suite: curl for uploads (as users do), requests for the rest."""
+"""The API under test, as a client sees it: curl for uploads (as users do), requests for the rest."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+import boto3
 import requests
 
 
@@ -21,24 +23,60 @@ class CurlReply:
         return json.loads(self.body)
 
 
-def curl(*args: str, url: str) -> CurlReply:
-    """Run curl as a user would and return status, headers (lower-case names) and body."""
-    result = subprocess.run(
-        ["curl", "-sS", "-D", "-", "-o", "-", *args, url], capture_output=True, check=True, timeout=120
-    )
-    head, _, body = result.stdout.partition(b"\r\n\r\n")
-    while head.startswith(b"HTTP/1.1 100"):  # "Expect: 100-continue" answers come first
-        head, _, body = body.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
-    return CurlReply(int(status_line.split()[1]), headers, body)
+@dataclass
+class Target:
+    base_url: str
+    aws_endpoint: str | None  # where the API keeps its data, to check it directly
+    api_key: str | None = None  # sent as x-api-key when the API requires one
 
+    @property
+    def key_header(self) -> dict[str, str]:
+        return {"x-api-key": self.api_key} if self.api_key else {}
 
-def upload(base_url: str, *fields: str) -> CurlReply:
-    args: list[str] = []
-    for field in fields:
-        args += ["-F", field]
-    return curl(*args, url=f"{base_url}/upload")
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.base_url}{path}"
+
+    def request(self, method: str, path: str, *, with_key: bool = True, **kwargs: Any) -> requests.Response:
+        headers = {**(self.key_header if with_key else {}), **kwargs.pop("headers", {})}
+        timeout = kwargs.pop("timeout", 60)
+        return requests.request(method, self.url(path), headers=headers, timeout=timeout, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def curl(self, *args: str, path: str, with_key: bool = True) -> CurlReply:
+        """Run curl as a user would; headers come back with lower-case names."""
+        key = ["-H", f"x-api-key: {self.api_key}"] if with_key and self.api_key else []
+        result = subprocess.run(
+            ["curl", "-sS", "-D", "-", "-o", "-", *key, *args, self.url(path)],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+        head, _, body = result.stdout.partition(b"\r\n\r\n")
+        while head.startswith(b"HTTP/1.1 100"):  # "Expect: 100-continue" answers come first
+            head, _, body = body.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
+        return CurlReply(int(status_line.split()[1]), headers, body)
+
+    def upload(self, *fields: str, with_key: bool = True) -> CurlReply:
+        args: list[str] = []
+        for field in fields:
+            args += ["-F", field]
+        return self.curl(*args, path="/upload", with_key=with_key)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name=os.environ.get("AWS_REGION", "us-east-1"),
+            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        )
 
 
 def next_link(response: requests.Response) -> str | None:

@@ -7,11 +7,9 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-import requests
 
 from app.settings import get_settings
-from tests.e2e.client import next_link, upload
-from tests.e2e.conftest import Target
+from tests.e2e.client import Target, next_link
 
 pytestmark = pytest.mark.e2e
 SAMPLE = Path(__file__).parents[1] / "data" / "sample.jpg"
@@ -20,51 +18,50 @@ SAMPLE = Path(__file__).parents[1] / "data" / "sample.jpg"
 def test_upload_list_view_download_delete(target: Target) -> None:
     data = SAMPLE.read_bytes()
 
-    created = upload(target.base_url, "user=e2e-journey", "description=from curl", f"file=@{SAMPLE}")
+    created = target.upload("user=e2e-journey", "description=from curl", "tags=E2E,journey", f"file=@{SAMPLE}")
 
     assert created.status == 201
     image = created.json()
     assert (image["user"], image["content_type"], image["size"]) == ("e2e-journey", "image/jpeg", len(data))
     assert image["sha256"] == hashlib.sha256(data).hexdigest()
+    assert image["tags"] == ["e2e", "journey"]
 
     # Location is relative, and resolves under the stage prefix to the view route.
     location = urljoin(f"{target.base_url}/upload", created.headers["location"])
     assert location == f"{target.base_url}/view/{image['id']}"
 
-    listed = requests.get(f"{target.base_url}/list", params={"limit": 5}, timeout=30)
+    listed = target.get("/list", params={"limit": 5})
     assert listed.status_code == 200
     assert image["id"] in [item["id"] for item in listed.json()]
 
-    view = requests.get(location, timeout=30)
+    view = target.get(location)
     assert view.status_code == 200
     detail = view.json()
     assert (detail["id"], detail["filename"], detail["expires_in"]) == (image["id"], image["key"], 3600)
 
-    download = requests.get(detail["url"], timeout=30)
+    download = target.get(detail["url"], with_key=False)  # S3 itself: no API key there
     assert download.status_code == 200
     assert download.content == data
     assert download.headers["Content-Type"] == "image/jpeg"
 
-    deleted = requests.delete(f"{target.base_url}/delete/{image['id']}", timeout=30)
+    deleted = target.delete(f"/delete/{image['id']}")
     assert (deleted.status_code, deleted.json()) == (200, {"deleted": image["id"], "key": image["key"]})
-    assert requests.get(location, timeout=30).status_code == 404
+    assert target.get(location).status_code == 404
 
     s3 = target.client("s3")
     assert s3.list_objects_v2(Bucket=image["bucket"], Prefix=image["id"]).get("KeyCount", 0) == 0
-    row = target.client("dynamodb").get_item(
-        TableName=get_settings().table, Key={"id": {"S": image["id"]}}, ConsistentRead=True
-    )
+    row = target.client("dynamodb").get_item(TableName=get_settings().table, Key={"id": {"S": image["id"]}})
     assert "Item" not in row
 
 
 def test_paging_follows_relative_link_headers(target: Target) -> None:
-    ids = [upload(target.base_url, "user=e2e-paging", f"file=@{SAMPLE}").json()["id"] for _ in range(5)]
+    ids = [target.upload("user=e2e-paging", f"file=@{SAMPLE}").json()["id"] for _ in range(5)]
     try:
         seen: list[str] = []
         url: str | None = f"{target.base_url}/list?limit=2"
         pages = 0
         while url is not None and pages < 500:
-            response = requests.get(url, timeout=30)
+            response = target.get(url)
             assert response.status_code == 200
             page = response.json()
             assert len(page) <= 2
@@ -76,4 +73,4 @@ def test_paging_follows_relative_link_headers(target: Target) -> None:
         assert mine == ids[::-1], "each exactly once, newest first"
     finally:
         for image_id in ids:
-            requests.delete(f"{target.base_url}/delete/{image_id}", timeout=30)
+            target.delete(f"/delete/{image_id}")

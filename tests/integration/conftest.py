@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -13,19 +14,29 @@ from app import storage
 from deploy.resources import provision
 
 
+@contextmanager
+def moto_backend() -> Iterator[dict[str, Any]]:
+    """moto's S3 and DynamoDB, empty but for the bucket and tables, and an environment pointing at them."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "PUBLIC_S3_ENDPOINT"):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_REGION", "us-east-1")
+        patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+        storage.reset_clients()
+        try:
+            with mock_aws():
+                s3 = boto3.client("s3", region_name="us-east-1")
+                dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+                provision(s3, dynamodb)
+                yield {"s3": s3, "dynamodb": dynamodb}
+        finally:
+            storage.reset_clients()
+
+
 @pytest.fixture(autouse=True)
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """Fresh, empty moto S3 and DynamoDB with the bucket and table, for every test."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "PUBLIC_S3_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    storage.reset_clients()
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        provision(s3, dynamodb)
-        yield {"s3": s3, "dynamodb": dynamodb}
-    storage.reset_clients()
+def aws() -> Iterator[dict[str, Any]]:
+    """A fresh backend for every test (modules that share one override this fixture)."""
+    with moto_backend() as clients:
+        yield clients

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from app import storage
 from tests.curl_form import curl_form
@@ -54,3 +56,26 @@ def stored(aws: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     objects = aws["s3"].list_objects_v2(Bucket="images-bucket").get("Contents", [])
     rows = aws["dynamodb"].scan(TableName="images")["Items"]
     return sorted(o["Key"] for o in objects), [storage.from_item(r) for r in rows]
+
+
+def next_query(reply: Reply) -> dict[str, str] | None:
+    """The query of Link rel="next", which must be a relative reference (`<?...>`), or None."""
+    link = reply.headers.get("Link")
+    if link is None:
+        return None
+    target, rel = link.split(";", 1)
+    assert rel.strip() == 'rel="next"'
+    # Relative to the list URL, so that the stage prefix is kept.
+    assert target.startswith("<?")
+    assert target.endswith(">")
+    return {k: v[0] for k, v in parse_qs(target[2:-1]).items()}
+
+
+def all_pages(query: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+    """Every page of GET /list for `query`, following the Link headers."""
+    current: dict[str, str] | None = dict(query)
+    while current is not None:
+        reply = call("GET", "/list", query=current)
+        assert reply.status == 200, reply.body
+        yield reply.json()
+        current = next_query(reply)

@@ -134,7 +134,7 @@ def test_unexpected_errors_are_logged_in_full_and_answered_without_detail(
     def boom(*_: Any, **__: Any) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(storage.ImageStore, "query_by_time", boom)
+    monkeypatch.setattr(storage.ImageStore, "query_page", boom)
     log = io.StringIO()
     monkeypatch.setattr(logger.registered_handler, "stream", log)
     event = proxy_event("GET", "/list")
@@ -147,3 +147,14 @@ def test_unexpected_errors_are_logged_in_full_and_answered_without_detail(
     assert record["level"] == "ERROR"
     assert "secret internal detail" in record["exception"]
     assert record["correlation_id"] == event["requestContext"]["requestId"] == reply.json()["request_id"]
+
+
+def test_a_response_that_breaks_its_model_is_a_500_not_a_client_error(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = upload("user=bob", "file=@sample.png").json()
+    from app import images
+
+    monkeypatch.setattr(images, "delete_image", lambda *_: {"id": image["id"], "key": None})
+
+    assert_clean_500(call("DELETE", f"/delete/{image['id']}"))

@@ -9,22 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app import storage
-from tests.integration.lambda_client import Reply, call, stored, upload
+from tests.integration.lambda_client import call, next_query, stored, upload
 
-LIST_FIELDS = {"id", "filename", "original_name", "user", "description", "created_at", "content_type", "size"}
-
-
-def next_query(reply: Reply) -> dict[str, str] | None:
-    """The query of the Link rel="next" reference, which must be relative (`<?...>`)."""
-    link = reply.headers.get("Link")
-    if link is None:
-        return None
-    target, rel = link.split(";", 1)
-    assert rel.strip() == 'rel="next"'
-    # Relative to the list URL, so that the stage prefix is kept.
-    assert target.startswith("<?")
-    assert target.endswith(">")
-    return {k: v[0] for k, v in parse_qs(target[2:-1]).items()}
+LIST_FIELDS = {"id", "filename", "original_name", "user", "description", "created_at", "content_type", "size", "tags"}
 
 
 def uploaded(count: int, user: str = "bob") -> list[str]:
@@ -196,3 +183,39 @@ def test_delete_removes_object_and_row(aws: dict[str, Any]) -> None:
     assert keys == [keep["key"]]
     assert [row["id"] for row in rows] == [keep["id"]]
     assert [item["id"] for item in call("GET", "/list").json()] == [keep["id"]]
+
+
+def disposition_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["response-content-disposition"][0]
+
+
+def test_view_url_is_inline_by_default_and_attachment_with_download(aws: dict[str, Any]) -> None:
+    image = upload("user=bob", "file=@sample.png;filename=Été à Paris.png").json()
+
+    inline = call("GET", f"/view/{image['id']}").json()["url"]
+    attachment = call("GET", f"/view/{image['id']}", query={"download": "1"}).json()["url"]
+
+    expected_name = "filename=\"Ete a Paris.png\"; filename*=utf-8''%C3%89t%C3%A9%20%C3%A0%20Paris.png"
+    assert disposition_of(inline) == f"inline; {expected_name}"
+    assert disposition_of(attachment) == f"attachment; {expected_name}"
+
+
+def test_redirect_answers_302_to_the_presigned_url(aws: dict[str, Any]) -> None:
+    image = upload("user=bob", "file=@sample.png").json()
+
+    reply = call("GET", f"/view/{image['id']}", query={"redirect": "1", "download": "1"})
+
+    assert reply.status == 302
+    location = urlsplit(reply.headers["Location"])
+    assert location.path == f"/{image['key']}" or location.path.endswith(f"/images-bucket/{image['key']}")
+    assert disposition_of(reply.headers["Location"]).startswith("attachment;")
+    assert reply.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("query", [{"download": "maybe"}, {"redirect": "2"}])
+def test_view_options_must_be_booleans(aws: dict[str, Any], query: dict[str, str]) -> None:
+    image = upload("user=bob", "file=@sample.png").json()
+
+    reply = call("GET", f"/view/{image['id']}", query=query)
+
+    assert (reply.status, reply.json()["code"]) == (400, "INVALID_PARAMETER")

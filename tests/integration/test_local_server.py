@@ -29,9 +29,9 @@ def start(port: int) -> subprocess.Popen[str]:
 def wait_until_up(base_url: str) -> None:
     for _ in range(200):
         try:
-            requests.get(f"{base_url}/list", timeout=1)
+            requests.get(f"{base_url}/list", timeout=10)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.05)
     raise AssertionError("the local server did not come up")
 

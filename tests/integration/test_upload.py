@@ -33,6 +33,7 @@ def test_upload_stores_object_and_row_and_answers_201(aws: dict[str, Any]) -> No
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
         "created_at": body["created_at"],
+        "tags": [],
     }
     assert isinstance(body["created_at"], int)
     assert reply.headers["Location"] == f"view/{body['id']}"

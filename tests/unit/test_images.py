@@ -100,3 +100,18 @@ def test_check_text_refuses_control_characters(text: str) -> None:
     with pytest.raises(ApiError) as error:
         images.check_text("description", text)
     assert error.value.code == "INVALID_FIELD"
+
+
+@pytest.mark.parametrize(
+    ("name", "download", "header"),
+    [
+        ("cat.png", False, 'inline; filename="cat.png"'),
+        ("cat.png", True, 'attachment; filename="cat.png"'),
+        ('a"b;c.png', True, "attachment; filename=\"a_b_c.png\"; filename*=utf-8''a%22b%3Bc.png"),
+        ("Été.png", True, "attachment; filename=\"Ete.png\"; filename*=utf-8''%C3%89t%C3%A9.png"),
+        ("写真.jpg", False, "inline; filename=\".jpg\"; filename*=utf-8''%E5%86%99%E7%9C%9F.jpg"),
+        ("", True, 'attachment; filename="id.png"'),
+    ],
+)
+def test_content_disposition_follows_rfc_6266(name: str, download: bool, header: str) -> None:
+    assert images.content_disposition({"original_name": name, "key": "id.png"}, download) == header

@@ -1,0 +1,110 @@
+"""The OpenAPI document, generated from the routes and models (never written by hand).
+
+`GET /openapi.json` serves it, `GET /swagger` renders it, and the committed
+`openapi.json` is this output (`make openapi`; a test fails when it is stale).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.models import MediaType, OpenAPI, RequestBody, Schema, Server
+
+from app.models import MAX_DESCRIPTION, TAG_PATTERN, USER_PATTERN, ErrorBody
+
+INFO: dict[str, Any] = {
+    "title": "Image API",
+    "version": "1.0.0",
+    "description": "Images in S3, metadata in DynamoDB, one Lambda behind API Gateway. "
+    'Every error is `{"error", "code", "request_id"}`.',
+}
+
+_ERRORS = {
+    400: "Invalid input: the code says which rule, the message which field",
+    404: "No such image, or no such route",
+    405: "Method not allowed here (see the Allow header)",
+    413: "File over MAX_UPLOAD_BYTES",
+    415: "Not a JPEG, PNG, GIF or WebP image",
+    500: "Unexpected; quote the request id",
+}
+
+# The upload form as Powertools would describe File/Form parameters. The route
+# parses the body itself (app/multipart.py: strict about truncation, RFC 5987
+# names), so the form is added to the document here.
+UPLOAD_FORM = {
+    "type": "object",
+    "required": ["user", "file"],
+    "properties": {
+        "user": {"type": "string", "pattern": USER_PATTERN},
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+        "tags": {
+            "type": "array",
+            "maxItems": 10,
+            "items": {"type": "string", "pattern": TAG_PATTERN},
+            "description": "Repeat the field or separate tags with commas; stored lower-case, de-duplicated",
+        },
+        "file": {"type": "string", "format": "binary", "description": "JPEG, PNG, GIF or WebP"},
+    },
+}
+
+
+_SERVER_ERROR = {
+    "description": _ERRORS[500],
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
+def responses(status: int, model: Any, *errors: int) -> dict[int, Any]:
+    """Powertools `responses=` for a route: its success answer, the errors it can give, and 500."""
+    documented: dict[int, Any] = {status: {"description": "Success", "content": {"application/json": {"model": model}}}}
+    for code in (*errors, 500):
+        if code == 302:
+            documented[code] = {"description": "Redirect to the presigned URL (Location header)"}
+        else:
+            documented[code] = {"description": _ERRORS[code], "content": {"application/json": {"model": ErrorBody}}}
+    return documented
+
+
+class DocumentedResolver(APIGatewayRestResolver):
+    """The REST resolver, its generated document adjusted to what the API really does.
+
+    - the upload form is added (see UPLOAD_FORM);
+    - Powertools' 422 answers are removed and its 500 for a response that breaks
+      its model is described by ErrorBody: validation errors here are 400s, and
+      every error has this API's own format (app/api.py);
+    - the server is "." (where the document is served), because the API lives
+      under different prefixes: `/dev` on AWS, `/_aws/execute-api/<id>/dev` on
+      LocalStack, none on the local server.
+    """
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
+        kwargs["servers"] = [Server(url=".")]
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for path_item in (schema.paths or {}).values():
+            for operation in (path_item.get, path_item.post, path_item.delete):
+                if operation is not None and operation.responses:
+                    operation.responses.pop(422, None)
+                    operation.responses[500] = _SERVER_ERROR
+        if schema.components and schema.components.schemas:
+            for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+                schema.components.schemas.pop(name, None)
+        upload = schema.paths["/upload"].post if schema.paths and "/upload" in schema.paths else None
+        if upload is not None:
+            form = Schema.model_validate(UPLOAD_FORM)
+            upload.requestBody = RequestBody(
+                required=True, content={"multipart/form-data": MediaType.model_validate({"schema": form})}
+            )
+        return schema
+
+
+def document(app: APIGatewayRestResolver) -> str:
+    """The OpenAPI document of `app` as stable, readable JSON."""
+    return json.dumps(json.loads(app.get_openapi_json_schema(**INFO)), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    from app.api import app as api
+
+    print(document(api), end="")

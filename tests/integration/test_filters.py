@@ -1,0 +1,158 @@
+"""Every /list filter alone and combined, on 300 images, checked against a brute-force filter.
+
+One moto backend for the whole module: the gallery is built once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from app import images, storage
+from tests.images import image_bytes
+from tests.integration.conftest import moto_backend
+from tests.integration.lambda_client import all_pages, call, next_query
+
+USERS = ("ann", "Bob.B", "cy_3")
+TAGS = ("cat", "dog", "bird", "sea", "x-ray")
+DAY_MS = 86_400_000
+T0 = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[dict[str, Any]]:
+    """This module's own moto backend (overrides the per-test one of conftest)."""
+    with moto_backend() as clients:
+        yield clients
+
+
+@pytest.fixture(scope="module")
+def gallery(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    """300 images over 3 users and 5 tags, 6 hours apart from 2026-03-01, names in mixed case."""
+    rows = []
+    clock = iter(range(T0, T0 + 300 * DAY_MS // 4, DAY_MS // 4))
+    png = image_bytes("PNG", (2, 2))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(images, "now_ms", lambda: next(clock))
+        for i in range(300):
+            tags = images.normalise_tags([TAGS[i % 5], TAGS[(i * 7) % 5], TAGS[(i // 3) % 5]][: 1 + i % 3])
+            name = f"{'CAT' if i % 4 == 0 else 'dog'}-photo-{i:03d}.png"
+            rows.append(images.store_upload(storage.ImageStore(), USERS[i % 3], f"n{i}", name, tags, png))
+    return rows
+
+
+def brute_force(rows: list[dict[str, Any]], query: dict[str, str]) -> list[str]:
+    def keep(row: dict[str, Any]) -> bool:
+        created = int(row["sort_key"][:13])
+        return (
+            ("user" not in query or row["user"] == query["user"])
+            and ("tag" not in query or query["tag"].lower() in row["tags"])
+            and ("name_contains" not in query or query["name_contains"].lower() in row["original_name"].lower())
+            and ("from" not in query or created >= images.time_bound(query["from"], "from", end=False))
+            and ("to" not in query or created <= images.time_bound(query["to"], "to", end=True))
+        )
+
+    chosen = sorted((row for row in rows if keep(row)), key=lambda row: row["sort_key"])
+    if query.get("order", "newest") == "newest":
+        chosen.reverse()
+    return [row["id"] for row in chosen]
+
+
+FILTERS = [
+    {},
+    {"user": "Bob.B"},
+    {"tag": "dog"},
+    {"tag": "X-Ray"},
+    {"name_contains": "cAt-PhOtO"},
+    {"from": "2026-03-20"},
+    {"to": "2026-03-10T00:00:00Z"},
+    {"from": "2026-03-05", "to": "2026-03-25"},
+    {"order": "oldest"},
+    {"user": "ann", "tag": "cat"},
+    {"user": "cy_3", "name_contains": "dog", "order": "oldest"},
+    {"tag": "sea", "from": "2026-03-15T06:00:00+00:00", "to": "2026-04-10", "order": "oldest"},
+    {"user": "ann", "tag": "bird", "name_contains": "CAT", "from": "2026-03-02", "to": "2026-04-30"},
+    {"user": "nobody"},
+    {"tag": "cat", "from": "2027-01-01"},
+]
+
+
+@pytest.mark.parametrize("query", FILTERS, ids=lambda q: "&".join(f"{k}={v}" for k, v in q.items()) or "all")
+def test_every_page_is_full_ordered_and_matches_a_brute_force_filter(
+    gallery: list[dict[str, Any]], query: dict[str, str]
+) -> None:
+    storage.dynamodb_client().meta.events.register(
+        "before-call.dynamodb.Scan", lambda **_: pytest.fail("listing must never Scan")
+    )
+    expected = brute_force(gallery, query)
+
+    pages = list(all_pages({**query, "limit": "7"}))
+
+    seen = [item["id"] for page in pages for item in page]
+    assert seen == expected  # same images, same order, no duplicates, no gaps
+    assert all(len(page) == 7 for page in pages[:-1]), "only the last page may be short"
+    assert len(pages[-1]) <= 7
+    if query.get("tag"):
+        assert all(query["tag"].lower() in item["tags"] for page in pages for item in page)
+
+
+def test_a_selective_filter_with_a_read_budget_still_reaches_every_match(
+    gallery: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tiny reads and a budget of one Query per page: pages may come back short,
+    # but their cursor continues exactly where reading stopped.
+    monkeypatch.setattr(storage, "MAX_READS_PER_PAGE", 1)
+    monkeypatch.setattr(storage, "FILTERED_READ_SIZE", 10)
+    query = {"name_contains": "photo-1", "user": "ann"}
+
+    pages = list(all_pages({**query, "limit": "5"}))
+
+    assert [item["id"] for page in pages for item in page] == brute_force(gallery, query)
+    assert any(len(page) < 5 for page in pages[:-1])  # the budget did cut pages short
+
+
+def test_a_cursor_outside_the_date_range_is_400(gallery: list[dict[str, Any]]) -> None:
+    first = call("GET", "/list", query={"limit": "2"})
+    cursor = next_query(first)["cursor"]  # type: ignore[index]  # positioned in late April
+
+    reply = call("GET", "/list", query={"cursor": cursor, "to": "2026-03-10"})
+
+    assert (reply.status, reply.json()["code"]) == (400, "INVALID_CURSOR")
+
+
+def test_a_cursor_carries_over_to_other_filters_as_a_position(gallery: list[dict[str, Any]]) -> None:
+    cursor = next_query(call("GET", "/list", query={"limit": "10"}))["cursor"]  # type: ignore[index]
+
+    page = call("GET", "/list", query={"cursor": cursor, "user": "ann", "limit": "3"}).json()
+
+    expected = [i for i in brute_force(gallery, {"user": "ann"}) if i not in brute_force(gallery, {})[:10]][:3]
+    assert [item["id"] for item in page] == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "end", "expected"),
+    [
+        ("2026-03-01", False, T0),
+        ("2026-03-01", True, T0 + DAY_MS - 1),
+        ("2026-03-01T00:00:00Z", True, T0 + 999),
+        ("2026-03-01T01:00:00+01:00", False, T0),
+        ("2026-03-01T00:00:00.250", True, T0 + 250),
+        ("2026-03-01T00:00:00", False, T0),
+    ],
+)
+def test_time_bounds_are_inclusive_and_utc(value: str, end: bool, expected: int) -> None:
+    assert images.time_bound(value, "to" if end else "from", end=end) == expected
+
+
+def test_combinations_never_scan(gallery: list[dict[str, Any]]) -> None:
+    storage.dynamodb_client().meta.events.register(
+        "before-call.dynamodb.Scan", lambda **_: pytest.fail("listing must never Scan")
+    )
+    keys = {"user": "ann", "tag": "cat", "name_contains": "cat", "from": "2026-03-03", "to": "2026-04-01"}
+    for size in range(len(keys) + 1):
+        for combination in itertools.combinations(keys, size):
+            assert call("GET", "/list", query={k: keys[k] for k in combination}).status == 200

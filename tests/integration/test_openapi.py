@@ -1,0 +1,68 @@
+"""The OpenAPI document: generated from the code, committed, served, and complete."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import openapi
+from app.api import app
+from tests.integration.lambda_client import call
+
+COMMITTED = Path(__file__).parents[2] / "openapi.json"
+
+
+def test_the_committed_document_is_the_generated_one() -> None:
+    assert COMMITTED.read_text() == openapi.document(app), "openapi.json is stale: run make openapi"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/upload", "post", {"201", "400", "413", "415", "500"}),
+        ("/list", "get", {"200", "400", "500"}),
+        ("/view/{image_id}", "get", {"200", "302", "400", "404", "500"}),
+        ("/delete/{image_id}", "delete", {"200", "404", "500"}),
+    ],
+)
+def test_every_route_and_its_errors_are_documented(path: str, method: str, statuses: set[str]) -> None:
+    document = json.loads(COMMITTED.read_text())
+
+    responses = document["paths"][path][method]["responses"]
+
+    assert set(responses) == statuses
+    for status in statuses - {"200", "201", "302"}:
+        assert responses[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def test_the_upload_form_and_list_parameters_are_documented() -> None:
+    document = json.loads(COMMITTED.read_text())
+
+    form = document["paths"]["/upload"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    parameters = {p["name"]: p["schema"] for p in document["paths"]["/list"]["get"]["parameters"]}
+
+    assert form["required"] == ["user", "file"]
+    assert form["properties"]["file"] == {"type": "string", "format": "binary", "description": "JPEG, PNG, GIF or WebP"}
+    assert set(parameters) == {"limit", "cursor", "user", "tag", "name_contains", "from", "to", "order"}
+    assert (parameters["limit"]["minimum"], parameters["limit"]["maximum"]) == (1, 1000)
+    assert parameters["order"]["enum"] == ["newest", "oldest"]
+
+
+def test_openapi_json_is_served(aws: dict[str, Any]) -> None:
+    reply = call("GET", "/openapi.json")
+
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "application/json"
+    assert json.loads(reply.body) == json.loads(COMMITTED.read_text())
+
+
+def test_swagger_ui_is_served_with_its_assets_inline(aws: dict[str, Any]) -> None:
+    reply = call("GET", "/swagger")
+
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "text/html"
+    assert "SwaggerUIBundle" in reply.body
+    assert "<script src=" not in reply.body  # nothing fetched from a CDN: works offline
