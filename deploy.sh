@@ -40,8 +40,8 @@ RUNTIME=python3.12
 BUILD=build
 
 case "${LAMBDA_ARCH:-$(uname -m)}" in
-  arm64|aarch64) ARCH=arm64; PLATFORM=manylinux2014_aarch64 ;;
-  x86_64|amd64) ARCH=x86_64; PLATFORM=manylinux2014_x86_64 ;;
+  arm64|aarch64) ARCH=arm64; MACHINE=aarch64 ;;
+  x86_64|amd64) ARCH=x86_64; MACHINE=x86_64 ;;
   *) echo "deploy.sh: unsupported LAMBDA_ARCH ${LAMBDA_ARCH:-$(uname -m)} (x86_64 or arm64)" >&2; exit 2 ;;
 esac
 
@@ -82,13 +82,15 @@ export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
 
 # --- 1. the zip, built for the Lambda's platform, never from this interpreter ---
 step "Building the Lambda zip ($RUNTIME, $ARCH)"
-deps_key="$(cat requirements.txt | cksum | cut -d' ' -f1)-$PLATFORM"
+deps_key="$(cksum <requirements.txt | cut -d' ' -f1)-$MACHINE"
 DEPS="$BUILD/deps-$deps_key"
 if [ ! -d "$DEPS" ]; then
   rm -rf "$BUILD"/deps-*
+  # manylinux2014 (glibc 2.17) wheels, or manylinux_2_28 ones where a package (Pillow 13) builds
+  # no older: python3.12's runtime, Amazon Linux 2023, has glibc 2.34 and runs both.
   "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --no-compile \
-    --platform "$PLATFORM" --only-binary=:all: --python-version "${RUNTIME#python}" --implementation cp \
-    -t "$DEPS.tmp" -r requirements.txt
+    --platform "manylinux2014_$MACHINE" --platform "manylinux_2_28_$MACHINE" --only-binary=:all: \
+    --python-version "${RUNTIME#python}" --implementation cp -t "$DEPS.tmp" -r requirements.txt
   mv "$DEPS.tmp" "$DEPS"
 fi
 rm -rf "$BUILD/lambda" && mkdir -p "$BUILD/lambda"
@@ -110,6 +112,7 @@ if ! query s3api head-bucket --bucket "$IMAGES_BUCKET" >/dev/null; then
 fi
 cli s3api put-public-access-block --bucket "$IMAGES_BUCKET" --public-access-block-configuration \
   BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
+cli s3api put-bucket-cors --bucket "$IMAGES_BUCKET" --cors-configuration "$(resources bucket-cors)"
 
 # (File descriptors 3 and 4, so that no CLI call inside can read the lists.)
 while read -r table spec <&3; do
@@ -149,16 +152,24 @@ if query lambda get-function --function-name "$FUNCTION_NAME" >/dev/null; then
   cli lambda update-function-code --function-name "$FUNCTION_NAME" --zip-file "fileb://$ZIP" --architectures "$ARCH"
   cli lambda wait function-updated-v2 --function-name "$FUNCTION_NAME"
   cli lambda update-function-configuration --function-name "$FUNCTION_NAME" --runtime "$RUNTIME" \
-    --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 30 --memory-size 512 \
+    --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 60 --memory-size 1024 \
     --environment "$FUNCTION_ENV"
   cli lambda wait function-updated-v2 --function-name "$FUNCTION_NAME"
 else
   cli lambda create-function --function-name "$FUNCTION_NAME" --runtime "$RUNTIME" --architectures "$ARCH" \
-    --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 30 --memory-size 512 \
+    --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 60 --memory-size 1024 \
     --zip-file "fileb://$ZIP" --environment "$FUNCTION_ENV"
   cli lambda wait function-active-v2 --function-name "$FUNCTION_NAME"
 fi
 FUNCTION_ARN="$(query lambda get-function --function-name "$FUNCTION_NAME" --query Configuration.FunctionArn)"
+
+step "S3 notification: direct uploads in incoming/ invoke $FUNCTION_NAME"
+query lambda remove-permission --function-name "$FUNCTION_NAME" --statement-id s3-invoke >/dev/null || true
+cli lambda add-permission --function-name "$FUNCTION_NAME" --statement-id s3-invoke \
+  --action lambda:InvokeFunction --principal s3.amazonaws.com \
+  --source-arn "arn:aws:s3:::$IMAGES_BUCKET" --source-account "$ACCOUNT"
+cli s3api put-bucket-notification-configuration --bucket "$IMAGES_BUCKET" \
+  --notification-configuration "$(resources notification "$FUNCTION_ARN")"
 
 # --- 5. REST API: / and {proxy+}, ANY, Lambda proxy integration ---
 step "REST API $API_NAME"

@@ -16,19 +16,27 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+    ResponseValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import ValidationError
 
-from app import images, multipart, openapi
+from app import images, listing, multipart, openapi
 from app.errors import ApiError, bad_request
 from app.models import (
     TAG_FILTER_PATTERN,
     USER_PATTERN,
     DeleteResult,
+    DirectUploadRequest,
+    DirectUploadResult,
     ErrorBody,
     ImageDetail,
     ImageSummary,
+    PresignedPost,
+    Status,
     UploadForm,
     UploadResult,
 )
@@ -83,17 +91,19 @@ def list_images(
     ] = None,
     to: Annotated[str | None, Query(max_length=40, description="ISO-8601 date or date-time, inclusive, UTC")] = None,
     order: Annotated[Literal["newest", "oldest"], Query(description="By creation time")] = "newest",
+    status: Annotated[Status, Query(description="Direct uploads are pending until processed")] = "ready",
 ) -> Response[list[ImageSummary]]:
     _refuse_repeated_parameters()
-    wanted = images.ListFilter(
+    wanted = listing.ListFilter(
         user=user,
         tag=tag.lower() if tag else None,
         name_contains=name_contains,
-        start_ms=None if from_ is None else images.time_bound(from_, "from", end=False),
-        end_ms=None if to is None else images.time_bound(to, "to", end=True),
+        start_ms=None if from_ is None else listing.time_bound(from_, "from", end=False),
+        end_ms=None if to is None else listing.time_bound(to, "to", end=True),
         newest_first=order == "newest",
+        status=status,
     )
-    rows, next_cursor = images.list_page(store(), limit, cursor, wanted)
+    rows, next_cursor = listing.list_page(store(), limit, cursor, wanted)
     headers: dict[str, str] = {}
     if next_cursor:
         # Keep the caller's other parameters; the GitHub convention keeps the body a plain array.
@@ -114,12 +124,13 @@ def view(
     download: Annotated[bool, Query(description="The URL makes browsers save the file (attachment)")] = False,
     redirect: Annotated[bool, Query(description="Answer 302 to the presigned URL, for <img src>")] = False,
 ) -> Response[ImageDetail | None]:  # None: the redirect has no body
-    row = images.get_ready(store(), image_id)
-    url, expires_in = images.presigned_url(store(), row, download)
+    row = images.get_visible(store(), image_id)
+    detail = _detail(row, download)
     if redirect:
+        if detail.url is None:
+            raise ApiError(HTTPStatus.CONFLICT, "NOT_READY", f"the image is {row['status']}, not ready")
         # Each answer carries a fresh signature: never let a cache hand out an expired one.
-        return Response(HTTPStatus.FOUND, headers={"Location": url, "Cache-Control": "no-store"})
-    detail = ImageDetail(bucket=get_settings().bucket, url=url, expires_in=expires_in, **_with_filename([row])[0])
+        return Response(HTTPStatus.FOUND, headers={"Location": detail.url, "Cache-Control": "no-store"})
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, detail)
 
 
@@ -131,6 +142,32 @@ def view(
 def delete(image_id: str) -> DeleteResult:
     row = images.delete_image(store(), image_id)
     return DeleteResult(deleted=row["id"], key=row["key"])
+
+
+@app.post(
+    "/uploads",
+    summary="Start a direct upload to S3 (large files): returns a presigned POST",
+    responses=openapi.responses(201, DirectUploadResult, 400, 413, 415),
+)
+def start_upload(request: DirectUploadRequest) -> Response[DirectUploadResult]:
+    tags = images.normalise_tags([request.tags] if isinstance(request.tags, str) else request.tags)
+    row, post, expires_in = images.start_direct_upload(
+        store(), request.user, request.description, request.filename, request.content_type, request.size, tags
+    )
+    result = DirectUploadResult(id=row["id"], upload=PresignedPost(**post), expires_in=expires_in)
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, result, {"Location": f"view/{row['id']}"})
+
+
+@app.post(
+    "/uploads/<image_id>/complete",
+    summary="Process a direct upload now (S3's notification does it too); idempotent",
+    responses=openapi.responses(200, ImageDetail, 404, 409, 413, 415),
+)
+def complete_upload(image_id: str) -> Response[ImageDetail]:
+    row = images.process_upload(store(), image_id)
+    if row["status"] == "rejected":
+        raise images.rejection_error(row)
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, _detail(row))
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
@@ -209,6 +246,11 @@ def _with_filename(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**row, "filename": row["key"]} for row in rows]
 
 
+def _detail(row: dict[str, Any], download: bool = False) -> ImageDetail:
+    urls = images.presigned_urls(store(), row, download)
+    return ImageDetail(bucket=get_settings().bucket, **urls, **_with_filename([row])[0])
+
+
 # --- errors ------------------------------------------------------------------
 def request_id() -> str:
     event = app.current_event
@@ -247,6 +289,11 @@ def handle_validation_error(exc: RequestValidationError) -> Response[ErrorBody]:
     errors = list(exc.errors())
     code = "INVALID_PARAMETER" if any("query" in e.get("loc", ()) for e in errors) else _code_of(errors)
     return error_response(HTTPStatus.BAD_REQUEST, code, _message_of(errors))
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[ErrorBody]:
+    return error_response(HTTPStatus.BAD_REQUEST, "NOT_JSON", "send the request body as application/json")
 
 
 @app.not_found

@@ -1,46 +1,53 @@
-"""Image logic: what an upload, a listing, a view and a delete mean, independent of HTTP.
+"""Image logic: what an upload, a direct upload, its processing, a view and a delete mean.
 
-Order of writes, and what a failure between them leaves (the storage
-adapter's callers decide this, so it lives here):
+Independent of HTTP (app/api.py) and of AWS calls (app/storage.py). The
+order of writes, and what a failure between two of them leaves:
 
-- upload: object first, then its row. If the row cannot be written the object
-  is deleted again; if even that fails, the object is an orphan that carries
-  its id in its metadata and reconciliation removes it. A row never points at
+- upload (multipart): the image and its thumbnail first, then the row with
+  its tag items (one transaction). If the row cannot be written the objects
+  are deleted again; if even that fails they are orphans that name their id
+  in their metadata, and reconciliation removes them. A row never points at
   a missing object.
-- delete: the row is first turned into a `deleting` tombstone (gone from every
-  listing and from /view), then the object is deleted, then the row. If a step
-  fails the client gets an error and may simply retry: each step is
-  idempotent, and reconciliation finishes tombstones nobody retried.
+- direct upload: a `pending` row first, then the client POSTs the file to S3
+  as `incoming/<id>`. Processing (on S3's notification or `complete`) copies
+  it to its final key and writes the thumbnail, then makes the row `ready`
+  (conditional on it still being `pending`), then deletes `incoming/<id>`.
+  A failure anywhere leaves the row `pending`, and processing again is safe.
+  A file that is not an image makes the row `rejected` first, then its object
+  is deleted.
+- delete: the row becomes a `deleting` tombstone and loses its tag items (one
+  transaction: gone from every listing and from /view), then the objects are
+  deleted, then the row. Each step is idempotent: a failed DELETE is retried,
+  and reconciliation finishes tombstones nobody retried.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from email.utils import encode_rfc2231
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import schema
 from app.errors import ApiError, bad_request, not_found
 from app.models import TAG_PATTERN
 from app.observability import logger, metrics
 from app.settings import get_settings
-from app.storage import READY, ImageStore, TimeQuery
+from app.storage import DELETING, PENDING, READY, REJECTED, ImageStore
+
+if TYPE_CHECKING:
+    from app.imaging import Decoded
 
 ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-SORT_KEY_RE = re.compile(r"^\d{13}#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MAX_NAME = 255
 TAG_RE = re.compile(TAG_PATTERN)
 MAX_TAGS = 10
-MAX_MS = 10**13 - 1  # sort keys hold 13 digits of milliseconds
+SNIFF_BYTES = 16  # enough for every signature sniff() knows
 # Bidirectional overrides can make "evil\u202egpj.exe" display as "evilexe.jpg".
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))
 
@@ -51,6 +58,15 @@ class ImageType:
     extension: str
 
 
+TYPES = {
+    "jpeg": ImageType("image/jpeg", "jpg"),
+    "png": ImageType("image/png", "png"),
+    "gif": ImageType("image/gif", "gif"),
+    "webp": ImageType("image/webp", "webp"),
+}
+ACCEPTED_TYPES = tuple(kind.mime for kind in TYPES.values())
+
+
 def sniff(data: bytes) -> ImageType | None:
     """The image type from the first bytes (magic numbers), or None for anything else.
 
@@ -58,16 +74,26 @@ def sniff(data: bytes) -> ImageType | None:
     not an image here (it is a document that can carry script).
     """
     if data.startswith(b"\xff\xd8\xff"):
-        return ImageType("image/jpeg", "jpg")
+        return TYPES["jpeg"]
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return ImageType("image/png", "png")
+        return TYPES["png"]
     if data[:6] in (b"GIF87a", b"GIF89a"):
-        return ImageType("image/gif", "gif")
+        return TYPES["gif"]
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ImageType("image/webp", "webp")
+        return TYPES["webp"]
     return None
 
 
+def not_an_image(reason: str = "") -> ApiError:
+    detail = f" ({reason})" if reason else ""
+    return ApiError(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        f"file is not a JPEG, PNG, GIF or WebP image{detail}",
+    )
+
+
+# --- input rules -----------------------------------------------------------------
 def clean_original_name(name: str | None) -> str:
     """The client's file name as safe metadata: no path, no control characters, bounded."""
     if not name:
@@ -102,163 +128,198 @@ def normalise_tags(values: list[str]) -> list[str]:
     return tags
 
 
+# --- rows ------------------------------------------------------------------------
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def new_row(
-    user: str, description: str, original_name: str | None, tags: list[str], data: bytes, image_type: ImageType
-) -> dict[str, Any]:
+def with_status(row: dict[str, Any], status: str) -> dict[str, Any]:
+    """The row in another status, its index keys following (a tombstone leaves the user index)."""
+    changed = {**row, "status": status}
+    if status in schema.LISTED_STATUSES:
+        changed["user_status"] = schema.user_status(row["user"], status)
+    else:
+        changed.pop("user_status", None)
+    return changed
+
+
+def new_row(user: str, description: str, original_name: str | None, tags: list[str], status: str) -> dict[str, Any]:
+    """A row for a new image: who, what, when; the bytes are described by `with_image`."""
+    check_text("description", description)
     image_id = str(uuid.uuid4())
     created_ms = now_ms()
-    key = f"{image_id}.{image_type.extension}"
-    name = clean_original_name(original_name) or key
-    return {
+    name = clean_original_name(original_name) or image_id
+    row = {
         "id": image_id,
-        "key": key,
+        "key": incoming_key(image_id),
         "user": user,
         "description": description,
         "original_name": name,
         "name_search": name.casefold(),  # what ?name_contains= matches, case-insensitively
         "tags": tags,
-        "content_type": image_type.mime,
+        "created_at": created_ms // 1000,
+        "sort_key": schema.sort_key(created_ms, image_id),
+    }
+    return with_status(row, status)
+
+
+def with_image(row: dict[str, Any], data: bytes, decoded: Decoded) -> dict[str, Any]:
+    """The row describing these bytes, stored at their final key, with their thumbnail."""
+    kind = TYPES[decoded.format]
+    return {
+        **row,
+        "key": f"{row['id']}.{kind.extension}",
+        "content_type": kind.mime,
+        "format": decoded.format,
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
-        "created_at": created_ms // 1000,
-        "status": READY,
-        "user_status": schema.user_status(user, READY),
-        "sort_key": schema.sort_key(created_ms, image_id),
+        "width": decoded.width,
+        "height": decoded.height,
+        "thumbnail_key": f"thumbnails/{row['id']}.{decoded.thumbnail_extension}",
     }
 
 
+def incoming_key(image_id: str) -> str:
+    """Where a direct upload lands before processing (S3 notifies the Lambda under this prefix)."""
+    return f"incoming/{image_id}"
+
+
+def object_keys(row: dict[str, Any]) -> list[str]:
+    """Every object a row may own."""
+    keys = {row["key"], incoming_key(row["id"])}
+    if row.get("thumbnail_key"):
+        keys.add(row["thumbnail_key"])
+    return sorted(keys)
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode with Pillow (imported here, not at cold start), or a 415."""
+    from app import imaging
+
+    try:
+        return imaging.decode(data)
+    except imaging.NotAnImageError as exc:
+        raise not_an_image(str(exc)) from exc
+
+
+# --- uploads -----------------------------------------------------------------------
 def store_upload(
     store: ImageStore, user: str, description: str, original_name: str | None, tags: list[str], data: bytes
 ) -> dict[str, Any]:
-    """Validate the bytes as an image and store object and row; the stored row is returned."""
-    check_text("description", description)
+    """Check the bytes are an image, store it, its thumbnail and its row; the row is returned."""
+    row = new_row(user, description, original_name, tags, READY)
     if not data:
         raise bad_request("EMPTY_FILE", "file is empty")
-    image_type = sniff(data)
-    if image_type is None:
-        raise ApiError(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "file is not a JPEG, PNG, GIF or WebP image",
-        )
-    row = new_row(user, description, original_name, tags, data, image_type)
-    store.put_object(row["key"], data, image_type.mime, bytes.fromhex(row["sha256"]), row["id"])
+    if sniff(data[:SNIFF_BYTES]) is None:  # cheap refusal before any decoding
+        raise not_an_image()
+    decoded = decode(data)
+    row = with_image(row, data, decoded)
+    store.put_object(row["key"], data, row["content_type"], row["id"])
     try:
+        store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"])
         store.put_new_row(row)
     except Exception:
-        _delete_object_quietly(store, row["key"])
+        _delete_objects_quietly(store, row)
         raise
-    metrics.add_metric(name="ImagesUploaded", unit="Count", value=1)
-    metrics.add_metric(name="UploadedBytes", unit="Bytes", value=len(data))
+    _count_upload(len(data))
     return row
 
 
-def _delete_object_quietly(store: ImageStore, key: str) -> None:
-    try:
-        store.delete_object(key)
-    except Exception:
-        # Left for reconciliation: the object names its image id in its metadata.
-        logger.exception("could not remove the object of a failed upload", extra={"key": key})
-
-
-def encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The position a cursor names; any cursor this service did not make is a 400."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raw = ""
-    if not SORT_KEY_RE.match(raw):
-        raise bad_request("INVALID_CURSOR", "cursor is not one this API returned")
-    return raw
-
-
-@dataclass(frozen=True)
-class ListFilter:
-    """What `GET /list` narrows to; every combination is a Query on one index partition."""
-
-    user: str | None = None
-    tag: str | None = None
-    name_contains: str | None = None
-    start_ms: int | None = None  # inclusive
-    end_ms: int | None = None  # inclusive
-    newest_first: bool = True
-    status: str = READY
-
-
-def time_bound(value: str, parameter: str, end: bool) -> int:
-    """Epoch ms of an ISO-8601 date or date-time (UTC unless it says otherwise), inclusive.
-
-    As an end bound a date covers its whole day and a date-time without
-    fractions its whole second, so `to=2026-11-23` includes that day.
-    """
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            moment, span = datetime(day.year, day.month, day.day, tzinfo=UTC), 86_400_000
-        else:
-            moment = datetime.fromisoformat(value)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-            span = 1000 if moment.microsecond == 0 else 1
-    except ValueError:
-        raise bad_request(
-            "INVALID_PARAMETER",
-            f"{parameter} must be an ISO-8601 date or date-time, e.g. 2026-11-23 or 2026-11-23T13:00:00Z",
-        ) from None
-    ms = int(moment.timestamp() * 1000)
-    return min(max(ms + span - 1 if end else ms, 0), MAX_MS)
-
-
-def plan(store: ImageStore, wanted: ListFilter) -> TimeQuery:
-    """The index partition that serves a filter, and what is left to filter on it."""
-    equals: dict[str, str] = {}
-    contains = {"name_search": wanted.name_contains.casefold()} if wanted.name_contains else {}
-    if wanted.tag is not None:
-        table, index, partition = (
-            store.settings.tags_table,
-            None,
-            ("tag_status", schema.tag_status(wanted.tag, wanted.status)),
+def start_direct_upload(
+    store: ImageStore, user: str, description: str, filename: str, content_type: str, size: int, tags: list[str]
+) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """A `pending` row and a presigned POST for its file: (row, {"url", "fields"}, expires_in)."""
+    settings = get_settings()
+    if content_type not in ACCEPTED_TYPES:
+        raise not_an_image(f"content_type {content_type!r}")
+    if size > settings.max_direct_upload_bytes:
+        raise ApiError(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "FILE_TOO_LARGE",
+            f"size is larger than {settings.max_direct_upload_bytes} bytes",
         )
-        if wanted.user is not None:
-            equals["user"] = wanted.user
-    elif wanted.user is not None:
-        table, index = store.table, schema.BY_USER_INDEX
-        partition = ("user_status", schema.user_status(wanted.user, wanted.status))
-    else:
-        table, index, partition = store.table, schema.BY_STATUS_INDEX, ("status", wanted.status)
-    low = None if wanted.start_ms is None else f"{wanted.start_ms:013d}"
-    high = None if wanted.end_ms is None else f"{wanted.end_ms:013d}#~"  # '~' sorts after every id
-    return TimeQuery(table, index, partition, wanted.newest_first, (low, high), equals, contains)
+    row = {**new_row(user, description, filename, tags, PENDING), "content_type": content_type, "size": size}
+    store.put_new_row(row)
+    expires_in = settings.direct_upload_expires_in
+    post = store.presigned_post(row["key"], content_type, settings.max_direct_upload_bytes, expires_in)
+    return row, post, expires_in
 
 
-def list_page(
-    store: ImageStore, limit: int, cursor: str | None, wanted: ListFilter | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of images matching `wanted`, and the cursor of the next page (None on the last)."""
-    wanted = wanted or ListFilter()
-    if wanted.start_ms is not None and wanted.end_ms is not None and wanted.start_ms > wanted.end_ms:
-        raise bad_request("INVALID_PARAMETER", "from must not be after to")
-    query = plan(store, wanted)
-    after = decode_cursor(cursor) if cursor is not None else None
-    low, high = query.sort_range
-    if after is not None and ((low is not None and after < low) or (high is not None and after > high)):
-        # DynamoDB refuses a start key outside the key condition; it comes from other filters.
-        raise bad_request("INVALID_CURSOR", "cursor does not belong to this from/to range")
-    rows, position = store.query_page(query, limit, after)
-    return rows, None if position is None else encode_cursor(position)
+def process_upload(store: ImageStore, image_id: str) -> dict[str, Any]:
+    """Turn a direct upload into a ready (or rejected) image; the row is returned.
+
+    Idempotent: a row that is already ready or rejected is returned as it is.
+    409 while the file is not in S3 yet.
+    """
+    row = get_visible(store, image_id)
+    if row["status"] != PENDING:
+        return row
+    size = store.object_size(incoming_key(image_id))
+    if size is None:
+        raise ApiError(
+            HTTPStatus.CONFLICT, "NOT_UPLOADED", "the file is not in S3 yet: POST it to the upload URL first"
+        )
+    limit = get_settings().max_direct_upload_bytes
+    if size > limit:  # S3 enforces the policy's range; this guards stores that do not (moto)
+        return _reject(store, row, f"the file is larger than {limit} bytes", "FILE_TOO_LARGE")
+    head = store.read_object(incoming_key(image_id), first_bytes=SNIFF_BYTES) or b""
+    if sniff(head) is None:  # refused on its first bytes, without downloading the rest
+        return _reject(store, row, "not a JPEG, PNG, GIF or WebP file")
+    data = store.read_object(incoming_key(image_id)) or b""
+    from app import imaging
+
+    try:
+        decoded = imaging.decode(data)
+    except imaging.NotAnImageError as exc:
+        return _reject(store, row, str(exc))
+    ready = with_status(with_image(row, data, decoded), READY)
+    store.copy_object(incoming_key(image_id), ready["key"], ready["content_type"], image_id)
+    store.put_object(ready["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, image_id)
+    if not store.replace_row(row, ready):  # processed meanwhile (S3's notification and complete raced)
+        return get_visible(store, image_id)
+    store.delete_object(incoming_key(image_id))
+    _count_upload(len(data))
+    return ready
 
 
-def get_ready(store: ImageStore, image_id: str) -> dict[str, Any]:
-    """The row of a visible image, or a 404 (also for ids that cannot exist)."""
+def _reject(
+    store: ImageStore, row: dict[str, Any], reason: str, code: str = "UNSUPPORTED_MEDIA_TYPE"
+) -> dict[str, Any]:
+    rejected = with_status({**row, "rejection_reason": reason[:300], "rejection_code": code}, REJECTED)
+    if not store.replace_row(row, rejected):
+        return get_visible(store, row["id"])
+    store.delete_object(incoming_key(row["id"]))
+    logger.info("direct upload rejected", extra={"image_id": row["id"], "reason": reason})
+    return rejected
+
+
+def rejection_error(row: dict[str, Any]) -> ApiError:
+    """The error a rejected direct upload answers `complete` with, every time."""
+    reason = row.get("rejection_reason", "")
+    if row.get("rejection_code") == "FILE_TOO_LARGE":
+        return ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "FILE_TOO_LARGE", reason)
+    return not_an_image(reason)
+
+
+def _count_upload(size: int) -> None:
+    metrics.add_metric(name="ImagesUploaded", unit="Count", value=1)
+    metrics.add_metric(name="UploadedBytes", unit="Bytes", value=size)
+
+
+def _delete_objects_quietly(store: ImageStore, row: dict[str, Any]) -> None:
+    for key in object_keys(row):
+        try:
+            store.delete_object(key)
+        except Exception:
+            # Left for reconciliation: the object names its image id in its metadata.
+            logger.exception("could not remove an object of a failed upload", extra={"key": key})
+
+
+# --- view and delete -------------------------------------------------------------------
+def get_visible(store: ImageStore, image_id: str) -> dict[str, Any]:
+    """The row of an image that exists (ready, pending or rejected), or a 404, also for ids that cannot exist."""
     row = store.get_row(image_id) if ID_RE.match(image_id) else None
-    if row is None or row.get("status") != READY:
+    if row is None or row.get("status") == DELETING:
         raise not_found()
     return row
 
@@ -274,23 +335,31 @@ def content_disposition(row: dict[str, Any], download: bool) -> str:
     return disposition
 
 
-def presigned_url(store: ImageStore, row: dict[str, Any], download: bool = False) -> tuple[str, int]:
+def presigned_urls(store: ImageStore, row: dict[str, Any], download: bool = False) -> dict[str, Any]:
+    """`url` and `thumbnail_url` of a ready image (None otherwise), and `expires_in`."""
     expires_in = get_settings().url_expires_in
-    url = store.presigned_get(row["key"], expires_in, content_disposition(row, download))
-    return url, expires_in
+    if row["status"] != READY:
+        return {"url": None, "thumbnail_url": None, "expires_in": expires_in}
+    thumbnail = row.get("thumbnail_key")
+    return {
+        "url": store.presigned_get(row["key"], expires_in, content_disposition(row, download)),
+        "thumbnail_url": store.presigned_get(thumbnail, expires_in) if thumbnail else None,
+        "expires_in": expires_in,
+    }
 
 
 def delete_image(store: ImageStore, image_id: str) -> dict[str, Any]:
-    """Delete object and row (see the module doc for the order); the old row is returned."""
+    """Delete objects and row (see the module doc for the order); the old row is returned."""
     for _ in range(3):
         row = store.get_row(image_id) if ID_RE.match(image_id) else None
         if row is None:
             raise not_found()
-        if store.mark_deleting(row):
+        if store.replace_row(row, with_status(row, DELETING)):
             break
     else:  # the row kept changing under us (processing finishing, another delete)
         raise ApiError(HTTPStatus.CONFLICT, "CONFLICT", "the image changed while being deleted; retry")
-    store.delete_object(row["key"])
+    for key in object_keys(row):
+        store.delete_object(key)
     store.delete_row(image_id)
     metrics.add_metric(name="ImagesDeleted", unit="Count", value=1)
     return row

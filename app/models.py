@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +10,9 @@ USER_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 TAG_PATTERN = r"^[a-z0-9_.\-]{1,50}$"
 TAG_FILTER_PATTERN = r"^[A-Za-z0-9_.\-]{1,50}$"  # any case: filters are lower-cased like tags
 MAX_DESCRIPTION = 1000
+
+
+Status = Literal["ready", "pending", "rejected"]
 
 
 class UploadForm(BaseModel):
@@ -33,14 +36,19 @@ class ImageSummary(BaseModel):
     content_type: str
     size: int
     tags: list[str] = Field(default_factory=list)
+    width: int | None = Field(None, description="Pixels, as displayed (EXIF orientation applied); null until processed")
+    height: int | None = None
+    status: Status = "ready"
 
 
 class ImageDetail(ImageSummary):
-    """`GET /view/{id}`: the metadata and a presigned URL of the bytes."""
+    """`GET /view/{id}`: the metadata and presigned URLs of the image and its thumbnail."""
 
     bucket: str
-    url: str = Field(description="Presigned S3 GET")
-    expires_in: int = Field(description="Seconds the URL stays valid")
+    url: str | None = Field(description="Presigned S3 GET of the image; null unless status is ready")
+    thumbnail_url: str | None = Field(None, description="Presigned S3 GET of the thumbnail (WebP, 256 px)")
+    expires_in: int = Field(description="Seconds the URLs stay valid")
+    rejection_reason: str | None = Field(None, description="Why a direct upload was rejected")
 
 
 class UploadResult(BaseModel):
@@ -58,6 +66,34 @@ class UploadResult(BaseModel):
     sha256: str
     created_at: int
     tags: list[str] = Field(default_factory=list)
+    width: int
+    height: int
+    status: Status = "ready"
+
+
+class DirectUploadRequest(BaseModel):
+    """`POST /uploads`: describe the file; its bytes go straight to S3 with the returned form."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: Annotated[str, Field(pattern=USER_PATTERN)]
+    filename: Annotated[str, Field(min_length=1, max_length=1024, description="Kept as original_name")]
+    content_type: Annotated[str, Field(description="image/jpeg, image/png, image/gif or image/webp")]
+    size: Annotated[int, Field(ge=1, description="Bytes; at most MAX_DIRECT_UPLOAD_BYTES")]
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] = ""
+    tags: list[str] | str = Field(default_factory=list, description="A list, or one comma-separated string")
+
+
+class PresignedPost(BaseModel):
+    url: str = Field(description="POST a multipart form here: the fields below, then the file as `file`, last")
+    fields: dict[str, str]
+
+
+class DirectUploadResult(BaseModel):
+    id: str
+    upload: PresignedPost
+    expires_in: int = Field(description="Seconds the upload form stays valid")
+    status: Status = "pending"
 
 
 class DeleteResult(BaseModel):

@@ -32,7 +32,11 @@ TAG_ITEM_FIELDS = (
     "created_at",
     "tags",
     "status",
+    "width",
+    "height",
 )
+# Rows of these statuses are in the user index and have tag items; `deleting` rows are not.
+LISTED_STATUSES = ("ready", "pending", "rejected")
 
 
 def sort_key(created_ms: int, image_id: str) -> str:

@@ -8,6 +8,7 @@ DynamoDB's typed JSON happens here and nowhere else.
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,9 +29,10 @@ if TYPE_CHECKING:
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-# Listing and deleting use these statuses; later stages of an upload add more.
-READY = "ready"
-DELETING = "deleting"
+READY = "ready"  # processed, listed by default
+PENDING = "pending"  # a direct upload whose file may not have arrived yet
+REJECTED = "rejected"  # a direct upload that was not an accepted image; its object is deleted
+DELETING = "deleting"  # a tombstone: out of every listing, its objects on their way out
 # A page with a filter may need several Queries; never more than this many per request.
 MAX_READS_PER_PAGE = 10
 FILTERED_READ_SIZE = 200
@@ -171,22 +173,66 @@ class ImageStore:
         self.settings = settings or get_settings()
         self.bucket = self.settings.bucket
         self.table = self.settings.table
+        self.tags_table = self.settings.tags_table
 
     # --- objects -----------------------------------------------------------
-    def put_object(self, key: str, data: bytes, content_type: str, sha256: bytes, image_id: str) -> None:
+    def put_object(self, key: str, data: bytes, content_type: str, image_id: str) -> None:
         s3_client().put_object(
             Bucket=self.bucket,
             Key=key,
             Body=data,
             ContentType=content_type,
             # S3 recomputes the checksum and refuses the write if a byte changed on the way.
-            ChecksumSHA256=base64.b64encode(sha256).decode(),
+            ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
             # Lets reconciliation tie an object back to its row.
             Metadata={"image-id": image_id},
         )
 
+    def copy_object(self, source: str, key: str, content_type: str, image_id: str) -> None:
+        """Copy inside the bucket (S3 does it; the bytes do not pass through the Lambda)."""
+        s3_client().copy_object(
+            Bucket=self.bucket,
+            Key=key,
+            CopySource={"Bucket": self.bucket, "Key": source},
+            ContentType=content_type,
+            Metadata={"image-id": image_id},
+            MetadataDirective="REPLACE",
+        )
+
+    def read_object(self, key: str, first_bytes: int | None = None) -> bytes | None:
+        """The object's bytes (only the first `first_bytes` if given), or None when there is no such object."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if first_bytes is not None:
+            kwargs["Range"] = f"bytes=0-{first_bytes - 1}"
+        try:
+            return s3_client().get_object(**kwargs)["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "InvalidRange"):
+                return None
+            raise
+
+    def object_size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when there is no such object."""
+        try:
+            return s3_client().head_object(Bucket=self.bucket, Key=key)["ContentLength"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+
     def delete_object(self, key: str) -> None:
         s3_client().delete_object(Bucket=self.bucket, Key=key)  # idempotent: a missing key is fine
+
+    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        """A form POST straight to S3 whose policy pins the key, the Content-Type and the size range."""
+        post: dict[str, Any] = presign_client().generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,  # boto3 adds the exact-key condition itself
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
+        )
+        return post
 
     def presigned_get(self, key: str, expires_in: int, disposition: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
@@ -197,6 +243,8 @@ class ImageStore:
     # --- rows --------------------------------------------------------------
     def tag_items(self, row: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The tags table's items of a row: one per tag, with the fields a listing shows."""
+        if row["status"] not in schema.LISTED_STATUSES:
+            return []
         copy = {name: row[name] for name in schema.TAG_ITEM_FIELDS if name in row}
         return [
             {**copy, "tag_status": schema.tag_status(tag, row["status"]), "sort_key": row["sort_key"]}
@@ -212,7 +260,7 @@ class ImageStore:
             return
         writes: list[Any] = [
             {"Put": {"TableName": self.table, "Item": to_item(row), "ConditionExpression": "attribute_not_exists(id)"}},
-            *({"Put": {"TableName": self.settings.tags_table, "Item": to_item(item)}} for item in self.tag_items(row)),
+            *({"Put": {"TableName": self.tags_table, "Item": to_item(item)}} for item in self.tag_items(row)),
         ]
         dynamodb_client().transact_write_items(TransactItems=writes)
 
@@ -221,32 +269,25 @@ class ImageStore:
         item = response.get("Item")
         return from_item(item) if item else None
 
-    def mark_deleting(self, row: Mapping[str, Any]) -> bool:
-        """Take a row out of every listing before its object goes.
+    def replace_row(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        """Replace a row and move its tag items, all or nothing, if the row still has `old`'s status.
 
-        False when the row is gone or no longer has the status `row` says
-        (its tag items would then be others than those this removes).
-
-        A row in status `deleting` is a tombstone: out of the user index (sparse)
-        and in the `deleting` partition of the status index, its tag items
-        removed in the same transaction. The object may or may not still exist;
-        any later DELETE, or reconciliation, finishes the job.
+        Every status change goes through here (pending to ready or rejected, any
+        status to the `deleting` tombstone). False when the row is gone or its
+        status changed meanwhile: the caller's view of it is stale.
         """
         writes: list[Any] = [
             {
-                "Update": {
+                "Put": {
                     "TableName": self.table,
-                    "Key": {"id": {"S": row["id"]}},
-                    "UpdateExpression": "SET #status = :deleting REMOVE user_status",
+                    "Item": to_item(new),
                     "ConditionExpression": "#status = :seen",
                     "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {":deleting": {"S": DELETING}, ":seen": {"S": row["status"]}},
+                    "ExpressionAttributeValues": {":seen": {"S": old["status"]}},
                 }
             },
-            *(
-                {"Delete": {"TableName": self.settings.tags_table, "Key": _tag_key(item)}}
-                for item in self.tag_items(row)
-            ),
+            *({"Delete": {"TableName": self.tags_table, "Key": _tag_key(item)}} for item in self.tag_items(old)),
+            *({"Put": {"TableName": self.tags_table, "Item": to_item(item)}} for item in self.tag_items(new)),
         ]
         try:
             dynamodb_client().transact_write_items(TransactItems=writes)

@@ -10,6 +10,9 @@ deploy.sh, the local server and the Lambda reading the same source.
     missing-indexes          reads DescribeTable JSON on stdin, prints one UpdateTable JSON per missing index
     function-env [PUBLIC_S3_ENDPOINT]
                              the function's environment (JSON for --environment)
+    bucket-cors              the bucket's CORS rules (browsers POST direct uploads to it)
+    notification FUNCTION_ARN
+                             the bucket notification that sends incoming/ uploads to the function
     trust-policy             the Lambda role's trust policy
     role-policy REGION ACCOUNT FUNCTION
                              the least-privilege policy of the Lambda role
@@ -22,6 +25,7 @@ deploy.sh, the local server and the Lambda reading the same source.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import zipfile
@@ -49,6 +53,8 @@ def service_env() -> dict[str, str]:
         "TAGS_TABLE": settings.tags_table,
         "MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
         "URL_EXPIRES_IN": str(settings.url_expires_in),
+        "MAX_DIRECT_UPLOAD_BYTES": str(settings.max_direct_upload_bytes),
+        "DIRECT_UPLOAD_EXPIRES_IN": str(settings.direct_upload_expires_in),
     }
 
 
@@ -84,6 +90,39 @@ def missing_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
         for index in spec.get("GlobalSecondaryIndexes", [])
         if index["IndexName"] not in have
     ]
+
+
+INCOMING_PREFIX = "incoming/"  # app.images.incoming_key puts direct uploads here
+
+
+def bucket_cors() -> dict[str, Any]:
+    """Browsers POST direct uploads to the bucket and read images and thumbnails from it."""
+    origins = [origin.strip() for origin in os.environ.get("CORS_ORIGINS", "*").split(",") if origin.strip()]
+    return {
+        "CORSRules": [
+            {
+                "AllowedOrigins": origins,
+                "AllowedMethods": ["GET", "HEAD", "POST"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag", "Location"],
+                "MaxAgeSeconds": 3000,
+            }
+        ]
+    }
+
+
+def notification(function_arn: str) -> dict[str, Any]:
+    """ObjectCreated under incoming/ invokes the function, which processes the upload."""
+    return {
+        "LambdaFunctionConfigurations": [
+            {
+                "Id": "process-direct-uploads",
+                "LambdaFunctionArn": function_arn,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INCOMING_PREFIX}]}},
+            }
+        ]
+    }
 
 
 def trust_policy() -> dict[str, Any]:
@@ -147,6 +186,7 @@ def provision(s3: Any, dynamodb: Any) -> None:
     existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     if settings.bucket not in existing:
         s3.create_bucket(Bucket=settings.bucket)
+    s3.put_bucket_cors(Bucket=settings.bucket, CORSConfiguration=bucket_cors())
     tables = set(dynamodb.list_tables().get("TableNames", []))
     for spec in table_specs():
         if spec["TableName"] not in tables:
@@ -206,6 +246,10 @@ def main(argv: list[str]) -> int:
             print(json.dumps(request))
     elif command == "function-env" and len(args) <= 1:
         print(json.dumps(function_env(*args)))
+    elif command == "bucket-cors":
+        print(json.dumps(bucket_cors()))
+    elif command == "notification" and len(args) == 1:
+        print(json.dumps(notification(args[0])))
     elif command == "trust-policy":
         print(json.dumps(trust_policy()))
     elif command == "role-policy" and len(args) == 3:

@@ -28,6 +28,7 @@ class Target:
     base_url: str
     aws_endpoint: str | None  # where the API keeps its data, to check it directly
     api_key: str | None = None  # sent as x-api-key when the API requires one
+    s3_notifies: bool = True  # S3 invokes the Lambda for direct uploads (not with the local server's moto)
 
     @property
     def key_header(self) -> dict[str, str]:
@@ -68,6 +69,14 @@ class Target:
         for field in fields:
             args += ["-F", field]
         return self.curl(*args, path="/upload", with_key=with_key)
+
+    def start_direct_upload(self, **request: Any) -> requests.Response:
+        return self.request("POST", "/uploads", json=request)
+
+    def post_to_s3(self, upload: dict[str, Any], path: str) -> CurlReply:
+        """The second step of a direct upload, as the README shows it: the form's fields, then the file."""
+        fields = [arg for name, value in upload["fields"].items() for arg in ("--form-string", f"{name}={value}")]
+        return self.curl(*fields, "-F", f"file=@{path}", path=upload["url"], with_key=False)
 
     def client(self, service: str) -> Any:
         return boto3.client(

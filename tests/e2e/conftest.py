@@ -72,7 +72,7 @@ def target() -> Iterator[Target]:
     command = [sys.executable, "-m", "deploy.local", "--port", str(port), "--aws-port", str(aws_port)]
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
     server = subprocess.Popen([*command, "--api-key", key], env=env, stdout=subprocess.DEVNULL)
-    target = Target(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}", key)
+    target = Target(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}", key, s3_notifies=False)
     try:
         for _ in range(300):
             if server.poll() is not None:

@@ -51,6 +51,11 @@ def upload(*fields: str) -> Reply:
     return call("POST", "/upload", headers={"Content-Type": content_type}, body=body)
 
 
+def objects_of(image: dict[str, Any]) -> list[str]:
+    """The keys an uploaded image owns: the image and its thumbnail."""
+    return sorted([image["key"], f"thumbnails/{image['id']}.webp"])
+
+
 def stored(aws: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     """(object keys, rows) as they are in the bucket and table right now."""
     objects = aws["s3"].list_objects_v2(Bucket="images-bucket").get("Contents", [])

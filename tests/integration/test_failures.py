@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from app import storage
 from app.observability import logger
 from tests.events import proxy_event
-from tests.integration.lambda_client import call, invoke, stored, upload
+from tests.integration.lambda_client import call, invoke, objects_of, stored, upload
 
 
 def failing(operation: str):  # type: ignore[no-untyped-def]
@@ -59,7 +59,7 @@ def test_object_delete_failure_hides_the_image_and_a_retry_finishes(
 
     # The row is a tombstone: out of the listing and of /view, the object still there for the retry.
     keys, rows = stored(aws)
-    assert keys == [image["key"]]
+    assert keys == objects_of(image)
     assert [(row["id"], row["status"]) for row in rows] == [(image["id"], "deleting")]
     assert call("GET", "/list").json() == []
     assert call("GET", f"/view/{image['id']}").status == 404
@@ -89,12 +89,12 @@ def test_row_delete_failure_leaves_a_tombstone_that_a_retry_removes(
 
 def test_tombstone_failure_touches_nothing(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     image = upload("user=bob", "file=@sample.png").json()
-    monkeypatch.setattr(storage.ImageStore, "mark_deleting", failing("UpdateItem"))
+    monkeypatch.setattr(storage.ImageStore, "replace_row", failing("TransactWriteItems"))
 
     assert_clean_500(call("DELETE", f"/delete/{image['id']}"))
 
     keys, rows = stored(aws)
-    assert (keys, [row["status"] for row in rows]) == ([image["key"]], ["ready"])
+    assert (keys, [row["status"] for row in rows]) == (objects_of(image), ["ready"])
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app import images, storage
+from app import images, listing, storage
 from tests.images import image_bytes
 from tests.integration.conftest import moto_backend
 from tests.integration.lambda_client import all_pages, call, next_query
@@ -52,8 +52,8 @@ def brute_force(rows: list[dict[str, Any]], query: dict[str, str]) -> list[str]:
             ("user" not in query or row["user"] == query["user"])
             and ("tag" not in query or query["tag"].lower() in row["tags"])
             and ("name_contains" not in query or query["name_contains"].lower() in row["original_name"].lower())
-            and ("from" not in query or created >= images.time_bound(query["from"], "from", end=False))
-            and ("to" not in query or created <= images.time_bound(query["to"], "to", end=True))
+            and ("from" not in query or created >= listing.time_bound(query["from"], "from", end=False))
+            and ("to" not in query or created <= listing.time_bound(query["to"], "to", end=True))
         )
 
     chosen = sorted((row for row in rows if keep(row)), key=lambda row: row["sort_key"])
@@ -145,7 +145,7 @@ def test_a_cursor_carries_over_to_other_filters_as_a_position(gallery: list[dict
     ],
 )
 def test_time_bounds_are_inclusive_and_utc(value: str, end: bool, expected: int) -> None:
-    assert images.time_bound(value, "to" if end else "from", end=end) == expected
+    assert listing.time_bound(value, "to" if end else "from", end=end) == expected
 
 
 def test_combinations_never_scan(gallery: list[dict[str, Any]]) -> None:

@@ -9,9 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app import storage
-from tests.integration.lambda_client import call, next_query, stored, upload
+from tests.integration.lambda_client import call, next_query, objects_of, stored, upload
 
-LIST_FIELDS = {"id", "filename", "original_name", "user", "description", "created_at", "content_type", "size", "tags"}
+LIST_FIELDS = {
+    *("id", "filename", "original_name", "user", "description", "created_at", "content_type", "size", "tags"),
+    *("width", "height", "status"),
+}
 
 
 def uploaded(count: int, user: str = "bob") -> list[str]:
@@ -137,7 +140,7 @@ def test_view_returns_metadata_and_a_url_signed_for_the_public_endpoint(
 
     assert reply.status == 200
     body = reply.json()
-    assert set(body) == LIST_FIELDS | {"bucket", "url", "expires_in"}
+    assert set(body) == LIST_FIELDS | {"bucket", "url", "thumbnail_url", "expires_in", "rejection_reason"}
     assert {k: body[k] for k in ("id", "filename", "user", "description", "content_type", "bucket", "expires_in")} == {
         "id": created["id"],
         "filename": created["key"],
@@ -180,7 +183,7 @@ def test_delete_removes_object_and_row(aws: dict[str, Any]) -> None:
     assert call("GET", f"/view/{gone['id']}").status == 404
     assert call("DELETE", f"/delete/{gone['id']}").status == 404
     keys, rows = stored(aws)
-    assert keys == [keep["key"]]
+    assert keys == objects_of(keep)
     assert [row["id"] for row in rows] == [keep["id"]]
     assert [item["id"] for item in call("GET", "/list").json()] == [keep["id"]]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from app import images
@@ -61,33 +59,6 @@ def test_sniff_refuses_everything_else(data: bytes) -> None:
 )
 def test_clean_original_name(name: str | None, clean: str) -> None:
     assert images.clean_original_name(name) == clean
-
-
-def test_cursor_round_trip() -> None:
-    position = "1795440195364#90fb11ee-1537-4b53-8c76-6bbbbfea69ac"
-
-    cursor = images.encode_cursor(position)
-
-    assert "=" not in cursor
-    assert "#" not in cursor
-    assert images.decode_cursor(cursor) == position
-
-
-@pytest.mark.parametrize(
-    "cursor",
-    [
-        "",
-        "!!!",
-        base64.urlsafe_b64encode(b"1795440195364#not-an-id").decode(),
-        base64.urlsafe_b64encode(b'{"id": {"S": "x"}}').decode(),
-        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
-        images.encode_cursor("1795440195364#90fb11ee-1537-4b53-8c76-6bbbbfea69ac") + "x",
-    ],
-)
-def test_cursors_this_api_did_not_make_are_400(cursor: str) -> None:
-    with pytest.raises(ApiError) as error:
-        images.decode_cursor(cursor)
-    assert (error.value.status, error.value.code) == (400, "INVALID_CURSOR")
 
 
 @pytest.mark.parametrize("text", ["tab\tand\nnewline\r\n", "שלום", "🌍", ""])

@@ -1,0 +1,110 @@
+"""Listing logic: which index partition serves a filter, time bounds, and the opaque cursor.
+
+Reads only; no combination of filters scans the table (see `plan`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from app import schema
+from app.errors import bad_request
+from app.storage import READY, ImageStore, TimeQuery
+
+SORT_KEY_RE = re.compile(r"^\d{13}#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MAX_MS = 10**13 - 1  # sort keys hold 13 digits of milliseconds
+
+
+def encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The position a cursor names; any cursor this service did not make is a 400."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    if not SORT_KEY_RE.match(raw):
+        raise bad_request("INVALID_CURSOR", "cursor is not one this API returned")
+    return raw
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What `GET /list` narrows to; every combination is a Query on one index partition."""
+
+    user: str | None = None
+    tag: str | None = None
+    name_contains: str | None = None
+    start_ms: int | None = None  # inclusive
+    end_ms: int | None = None  # inclusive
+    newest_first: bool = True
+    status: str = READY
+
+
+def time_bound(value: str, parameter: str, end: bool) -> int:
+    """Epoch ms of an ISO-8601 date or date-time (UTC unless it says otherwise), inclusive.
+
+    As an end bound a date covers its whole day and a date-time without
+    fractions its whole second, so `to=2026-11-23` includes that day.
+    """
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment, span = datetime(day.year, day.month, day.day, tzinfo=UTC), 86_400_000
+        else:
+            moment = datetime.fromisoformat(value)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            span = 1000 if moment.microsecond == 0 else 1
+    except ValueError:
+        raise bad_request(
+            "INVALID_PARAMETER",
+            f"{parameter} must be an ISO-8601 date or date-time, e.g. 2026-11-23 or 2026-11-23T13:00:00Z",
+        ) from None
+    ms = int(moment.timestamp() * 1000)
+    return min(max(ms + span - 1 if end else ms, 0), MAX_MS)
+
+
+def plan(store: ImageStore, wanted: ListFilter) -> TimeQuery:
+    """The index partition that serves a filter, and what is left to filter on it."""
+    equals: dict[str, str] = {}
+    contains = {"name_search": wanted.name_contains.casefold()} if wanted.name_contains else {}
+    if wanted.tag is not None:
+        table, index, partition = (
+            store.tags_table,
+            None,
+            ("tag_status", schema.tag_status(wanted.tag, wanted.status)),
+        )
+        if wanted.user is not None:
+            equals["user"] = wanted.user
+    elif wanted.user is not None:
+        table, index = store.table, schema.BY_USER_INDEX
+        partition = ("user_status", schema.user_status(wanted.user, wanted.status))
+    else:
+        table, index, partition = store.table, schema.BY_STATUS_INDEX, ("status", wanted.status)
+    low = None if wanted.start_ms is None else f"{wanted.start_ms:013d}"
+    high = None if wanted.end_ms is None else f"{wanted.end_ms:013d}#~"  # '~' sorts after every id
+    return TimeQuery(table, index, partition, wanted.newest_first, (low, high), equals, contains)
+
+
+def list_page(
+    store: ImageStore, limit: int, cursor: str | None, wanted: ListFilter | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of images matching `wanted`, and the cursor of the next page (None on the last)."""
+    wanted = wanted or ListFilter()
+    if wanted.start_ms is not None and wanted.end_ms is not None and wanted.start_ms > wanted.end_ms:
+        raise bad_request("INVALID_PARAMETER", "from must not be after to")
+    query = plan(store, wanted)
+    after = decode_cursor(cursor) if cursor is not None else None
+    low, high = query.sort_range
+    if after is not None and ((low is not None and after < low) or (high is not None and after > high)):
+        # DynamoDB refuses a start key outside the key condition; it comes from other filters.
+        raise bad_request("INVALID_CURSOR", "cursor does not belong to this from/to range")
+    rows, position = store.query_page(query, limit, after)
+    return rows, None if position is None else encode_cursor(position)

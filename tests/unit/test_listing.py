@@ -1,0 +1,37 @@
+"""app.listing rules that need no storage: the cursor."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from app import listing
+from app.errors import ApiError
+
+
+def test_cursor_round_trip() -> None:
+    position = "1795440195364#90fb11ee-1537-4b53-8c76-6bbbbfea69ac"
+
+    cursor = listing.encode_cursor(position)
+
+    assert "=" not in cursor
+    assert "#" not in cursor
+    assert listing.decode_cursor(cursor) == position
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "!!!",
+        base64.urlsafe_b64encode(b"1795440195364#not-an-id").decode(),
+        base64.urlsafe_b64encode(b'{"id": {"S": "x"}}').decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        listing.encode_cursor("1795440195364#90fb11ee-1537-4b53-8c76-6bbbbfea69ac") + "x",
+    ],
+)
+def test_cursors_this_api_did_not_make_are_400(cursor: str) -> None:
+    with pytest.raises(ApiError) as error:
+        listing.decode_cursor(cursor)
+    assert (error.value.status, error.value.code) == (400, "INVALID_CURSOR")
