@@ -197,16 +197,32 @@ if [ -z "$PROXY_ID" ] || [ "$PROXY_ID" = None ]; then
     --path-part '{proxy+}' --output text --query id)"
 fi
 INTEGRATION_URI="arn:aws:apigateway:$REGION:lambda:path/2015-03-31/functions/$FUNCTION_ARN/invocations"
-for resource in "$ROOT_ID" "$PROXY_ID"; do
-  if ! query apigateway get-method --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY >/dev/null; then
-    cli apigateway put-method --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY \
-      --authorization-type NONE
+# route RESOURCE_ID KEY_REQUIRED: ANY on the resource, proxied to the function.
+route() {
+  if ! query apigateway get-method --rest-api-id "$API_ID" --resource-id "$1" --http-method ANY >/dev/null; then
+    cli apigateway put-method --rest-api-id "$API_ID" --resource-id "$1" --http-method ANY --authorization-type NONE
   fi
-  cli apigateway update-method --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY \
-    --patch-operations "op=replace,path=/apiKeyRequired,value=$KEY_REQUIRED"
-  cli apigateway put-integration --rest-api-id "$API_ID" --resource-id "$resource" --http-method ANY \
+  cli apigateway update-method --rest-api-id "$API_ID" --resource-id "$1" --http-method ANY \
+    --patch-operations "op=replace,path=/apiKeyRequired,value=$2"
+  cli apigateway put-integration --rest-api-id "$API_ID" --resource-id "$1" --http-method ANY \
     --type AWS_PROXY --integration-http-method POST --uri "$INTEGRATION_URI"
-done
+}
+route "$PROXY_ID" "$KEY_REQUIRED"
+# The gallery page, its assets and the API's documentation stay reachable without a key
+# (a browser cannot send one when it loads a page); they hold no data.
+while read -r public <&3; do
+  if [ "$public" = / ]; then
+    route "$ROOT_ID" false
+    continue
+  fi
+  part="${public#/}"
+  id="$(query apigateway get-resources --rest-api-id "$API_ID" --query "items[?path=='$public'].id")"
+  if [ -z "$id" ] || [ "$id" = None ]; then
+    id="$($AWS_CLI apigateway create-resource --rest-api-id "$API_ID" --parent-id "$ROOT_ID" \
+      --path-part "$part" --output text --query id)"
+  fi
+  route "$id" false
+done 3< <(resources public-paths)
 
 step "Permission for API Gateway to invoke $FUNCTION_NAME"
 query lambda remove-permission --function-name "$FUNCTION_NAME" --statement-id apigateway-invoke >/dev/null || true

@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import ValidationError
 
-from app import images, listing, multipart, openapi
+from app import gallery, images, listing, multipart, openapi
 from app.errors import ApiError, bad_request
 from app.models import (
     TAG_FILTER_PATTERN,
@@ -92,6 +92,7 @@ def list_images(
     to: Annotated[str | None, Query(max_length=40, description="ISO-8601 date or date-time, inclusive, UTC")] = None,
     order: Annotated[Literal["newest", "oldest"], Query(description="By creation time")] = "newest",
     status: Annotated[Status, Query(description="Direct uploads are pending until processed")] = "ready",
+    thumbnails: Annotated[bool, Query(description="Add a presigned thumbnail_url to each item")] = False,
 ) -> Response[list[ImageSummary]]:
     _refuse_repeated_parameters()
     wanted = listing.ListFilter(
@@ -110,6 +111,8 @@ def list_images(
         query = {k: v for k, v in app.current_event.query_string_parameters.items() if k != "cursor"}
         query["cursor"] = next_cursor
         headers["Link"] = f'<?{urlencode(query)}>; rel="next"'
+    if thumbnails:  # signing is local but not free (~0.4 ms a URL): only for those who ask
+        rows = [{**row, "thumbnail_url": images.presigned_urls(store(), row)["thumbnail_url"]} for row in rows]
     body = [ImageSummary.model_validate(row) for row in _with_filename(rows)]
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, headers)
 
@@ -168,6 +171,29 @@ def complete_upload(image_id: str) -> Response[ImageDetail]:
     if row["status"] == "rejected":
         raise images.rejection_error(row)
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, _detail(row))
+
+
+@app.get("/", summary="The gallery page", include_in_schema=False)
+def gallery_page() -> Response[str]:
+    context = app.current_event.request_context
+    if context.stage and context.path == f"/{context.stage}":
+        # ".../dev" without its slash: relative asset URLs would drop the stage, so add it.
+        return Response(HTTPStatus.MOVED_PERMANENTLY, headers={"Location": f"{context.stage}/"})
+    return Response(HTTPStatus.OK, "text/html; charset=utf-8", gallery.page(), gallery.security_headers())
+
+
+@app.get("/gallery.js", include_in_schema=False)
+def gallery_script() -> Response[str]:
+    return Response(HTTPStatus.OK, gallery.ASSET_TYPES["gallery.js"], gallery.asset("gallery.js"), _no_sniff())
+
+
+@app.get("/gallery.css", include_in_schema=False)
+def gallery_style() -> Response[str]:
+    return Response(HTTPStatus.OK, gallery.ASSET_TYPES["gallery.css"], gallery.asset("gallery.css"), _no_sniff())
+
+
+def _no_sniff() -> dict[str, str]:
+    return {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)

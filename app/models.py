@@ -39,6 +39,7 @@ class ImageSummary(BaseModel):
     width: int | None = Field(None, description="Pixels, as displayed (EXIF orientation applied); null until processed")
     height: int | None = None
     status: Status = "ready"
+    thumbnail_url: str | None = Field(None, description="Presigned S3 GET of the thumbnail (WebP, 256 px)")
 
 
 class ImageDetail(ImageSummary):
@@ -46,7 +47,6 @@ class ImageDetail(ImageSummary):
 
     bucket: str
     url: str | None = Field(description="Presigned S3 GET of the image; null unless status is ready")
-    thumbnail_url: str | None = Field(None, description="Presigned S3 GET of the thumbnail (WebP, 256 px)")
     expires_in: int = Field(description="Seconds the URLs stay valid")
     rejection_reason: str | None = Field(None, description="Why a direct upload was rejected")
 

@@ -34,6 +34,7 @@ TAG_ITEM_FIELDS = (
     "status",
     "width",
     "height",
+    "thumbnail_key",
 )
 # Rows of these statuses are in the user index and have tag items; `deleting` rows are not.
 LISTED_STATUSES = ("ready", "pending", "rejected")

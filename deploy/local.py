@@ -33,7 +33,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from deploy.resources import BINARY_MEDIA_TYPES, usage
+from deploy.resources import BINARY_MEDIA_TYPES, PUBLIC_PATHS, usage
 
 STAGE = "local"
 # API Gateway's own cap on a REST request; the Lambda's 6 MB event cap is what bites first.
@@ -162,8 +162,10 @@ class LambdaApp:
 
     def _gateway_refusal(self, request: Request) -> Response | None:
         """What API Gateway itself answers before the Lambda runs: a missing API key, an oversized body."""
-        if self._api_key is not None and not hmac.compare_digest(
-            request.headers.get("x-api-key", "").encode(), self._api_key.encode()
+        if (
+            self._api_key is not None
+            and request.path not in PUBLIC_PATHS
+            and not hmac.compare_digest(request.headers.get("x-api-key", "").encode(), self._api_key.encode())
         ):
             return Response('{"message": "Forbidden"}', status=403, content_type="application/json")
         if (request.content_length or 0) > MAX_REQUEST_BYTES:

@@ -17,6 +17,7 @@ deploy.sh, the local server and the Lambda reading the same source.
     role-policy REGION ACCOUNT FUNCTION
                              the least-privilege policy of the Lambda role
     binary-media-types       the REST API's binary media types, one per line
+    public-paths             paths that need no API key, one per line
     usage BASE_URL INSPECT [KEY_SOURCE]
                              the curl and inspection commands printed after a deploy
     zip SRC_DIR... OUT       a reproducible zip of directories (contents at the zip's root)
@@ -38,6 +39,11 @@ from app.settings import get_settings
 # Request bodies of these types reach the Lambda base64-encoded, byte for byte
 # (API Gateway's binaryMediaTypes; the local server applies the same list).
 BINARY_MEDIA_TYPES = ("multipart/form-data", "image/*", "application/octet-stream")
+
+# Paths that answer without an API key even when deploy.sh --api-key protects the
+# rest: a browser cannot add x-api-key to a page load, and the page, its assets and
+# the API's documentation hold no data. Everything under them that holds data does not.
+PUBLIC_PATHS = ("/", "/gallery.js", "/gallery.css", "/openapi.json", "/swagger")
 
 # Never shipped: the runtime has boto3; caches and metadata only cost cold start.
 _SKIP_DIRS = {"__pycache__", "tests", "boto3", "botocore", "s3transfer"}
@@ -254,6 +260,8 @@ def main(argv: list[str]) -> int:
         print(json.dumps(trust_policy()))
     elif command == "role-policy" and len(args) == 3:
         print(json.dumps(role_policy(*args)))
+    elif command == "public-paths":
+        print("\n".join(PUBLIC_PATHS))
     elif command == "binary-media-types":
         print("\n".join(BINARY_MEDIA_TYPES))
     elif command == "usage" and len(args) in (2, 3):

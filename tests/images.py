@@ -28,3 +28,21 @@ def write(directory: Path, name: str, data: bytes) -> Path:
     path = directory / name
     path.write_bytes(data)
     return path
+
+
+def scene(
+    size: tuple[int, int], sky: tuple[int, int, int], ground: tuple[int, int, int], grain: float = 0.0
+) -> Image.Image:
+    """A small landscape (a gradient and a sun), so that screenshots show something; `grain` adds
+    noise, which JPEG cannot compress: the way to reach a given file size with real pixels."""
+    from PIL import ImageDraw
+
+    width, height = size
+    ramp = Image.linear_gradient("L").resize(size)
+    bands = [ramp.point(lambda v, a=a, b=b: a + (b - a) * v // 255) for a, b in zip(sky, ground, strict=True)]
+    image = Image.merge("RGB", bands)
+    if grain:
+        noise = Image.merge("RGB", [Image.effect_noise(size, 120) for _ in range(3)])
+        image = Image.blend(image, noise, grain)
+    ImageDraw.Draw(image).ellipse((width * 0.62, height * 0.16, width * 0.86, height * 0.48), fill=(250, 200, 60))
+    return image

@@ -13,7 +13,7 @@ from tests.integration.lambda_client import call, next_query, objects_of, stored
 
 LIST_FIELDS = {
     *("id", "filename", "original_name", "user", "description", "created_at", "content_type", "size", "tags"),
-    *("width", "height", "status"),
+    *("width", "height", "status", "thumbnail_url"),
 }
 
 

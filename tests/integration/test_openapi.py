@@ -46,7 +46,9 @@ def test_the_upload_form_and_list_parameters_are_documented() -> None:
 
     assert form["required"] == ["user", "file"]
     assert form["properties"]["file"] == {"type": "string", "format": "binary", "description": "JPEG, PNG, GIF or WebP"}
-    assert set(parameters) == {"limit", "cursor", "user", "tag", "name_contains", "from", "to", "order", "status"}
+    assert set(parameters) == {
+        *("limit", "cursor", "user", "tag", "name_contains", "from", "to", "order", "status", "thumbnails")
+    }
     assert (parameters["limit"]["minimum"], parameters["limit"]["maximum"]) == (1, 1000)
     assert parameters["order"]["enum"] == ["newest", "oldest"]
 

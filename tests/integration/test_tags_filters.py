@@ -85,3 +85,12 @@ def test_invalid_filters_are_400_naming_the_parameter(
 
     assert (reply.status, reply.json()["code"]) == (400, "INVALID_PARAMETER")
     assert reply.json()["error"].startswith(parameter)
+
+
+def test_thumbnails_come_with_every_kind_of_listing(aws: dict[str, Any]) -> None:
+    image = upload("user=bob", "tags=cat", "file=@sample.png").json()
+
+    for query in ({}, {"user": "bob"}, {"tag": "cat"}):
+        (item,) = call("GET", "/list", query={**query, "thumbnails": "1"}).json()
+        assert item["thumbnail_url"].split("?")[0].endswith(f"/thumbnails/{image['id']}.webp")
+    assert call("GET", "/list").json()[0]["thumbnail_url"] is None  # only when asked for

@@ -35,3 +35,14 @@ def test_cursors_this_api_did_not_make_are_400(cursor: str) -> None:
     with pytest.raises(ApiError) as error:
         listing.decode_cursor(cursor)
     assert (error.value.status, error.value.code) == (400, "INVALID_CURSOR")
+
+
+def test_tag_items_carry_everything_a_listing_shows() -> None:
+    from app import schema
+    from app.models import ImageSummary
+
+    # Derived in the route: filename (from key) and thumbnail_url (signed from thumbnail_key).
+    derived = {"filename": "key", "thumbnail_url": "thumbnail_key"}
+    needed = {derived.get(name, name) for name in ImageSummary.model_fields}
+
+    assert needed <= set(schema.TAG_ITEM_FIELDS)

@@ -1,0 +1,324 @@
+// The gallery: upload, browse, view and delete, through the same API as curl.
+// Everything a user typed or uploaded is written with textContent, never as HTML.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const MAX_UPLOAD = Number(document.body.dataset.maxUpload);
+const MAX_DIRECT_UPLOAD = Number(document.body.dataset.maxDirectUpload);
+const PAGE_SIZE = 30;
+const TYPES = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "image/gif", webp: "image/webp" };
+
+// `generation` changes whenever the grid restarts (new filters, new uploads): a page that
+// arrives for an older generation is dropped instead of mixing into the new grid.
+const grid = { next: null, loading: false, filters: {}, observer: null, generation: 0 };
+let current = null; // the image open in the detail dialog
+
+// --- talking to the API ------------------------------------------------------------
+class ApiError extends Error {
+  constructor(status, body) {
+    super(readableError(status, body));
+    this.status = status;
+  }
+}
+
+function readableError(status, body) {
+  if (body && typeof body.error === "string") return body.error;
+  if (status === 403) return "Forbidden: this API needs an API key (see “API key” at the top).";
+  if (body && typeof body.message === "string") return body.message;
+  if (status === 0) return "The server could not be reached.";
+  return `The request failed (HTTP ${status}).`;
+}
+
+function apiUrl(path) {
+  return new URL(path, document.baseURI).toString(); // relative: works under any stage prefix
+}
+
+function withKey(headers = {}) {
+  const key = sessionStorage.getItem("apiKey");
+  return key ? { ...headers, "x-api-key": key } : headers;
+}
+
+async function call(method, path, { json, headers } = {}) {
+  const init = { method, headers: withKey(headers) };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers["Content-Type"] = "application/json";
+  }
+  let response;
+  try {
+    response = await fetch(apiUrl(path), init);
+  } catch {
+    throw new ApiError(0, null);
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, body);
+  return { response, body };
+}
+
+// XMLHttpRequest, because fetch cannot report upload progress.
+function send(url, form, onProgress, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* S3 answers XML or nothing */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiError(xhr.status, body || s3Error(xhr.responseText)));
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, null)));
+    xhr.send(form);
+  });
+}
+
+function s3Error(xml) {
+  const message = /<Message>([^<]*)<\/Message>/.exec(xml || "");
+  return message ? { error: `S3 refused the file: ${message[1]}` } : null;
+}
+
+// --- uploading ------------------------------------------------------------------------
+function uploadRow(file) {
+  const row = document.createElement("li");
+  const name = document.createElement("span");
+  name.className = "name";
+  name.textContent = file.name;
+  const bar = document.createElement("progress");
+  bar.max = 1;
+  bar.value = 0;
+  bar.setAttribute("aria-label", `Progress of ${file.name}`);
+  const state = document.createElement("span");
+  state.textContent = "waiting";
+  row.append(name, bar, state);
+  $("#uploads").append(row);
+  return {
+    progress: (fraction) => { bar.value = fraction; state.textContent = `${Math.round(fraction * 100)} %`; },
+    done: (text) => { bar.value = 1; state.textContent = text; },
+    failed: (text) => { state.textContent = text; state.className = "failed"; },
+  };
+}
+
+function contentType(file) {
+  return file.type || TYPES[(file.name.split(".").pop() || "").toLowerCase()] || "application/octet-stream";
+}
+
+async function uploadFile(file, meta, row) {
+  if (file.size <= MAX_UPLOAD) {
+    const form = new FormData();
+    form.append("user", meta.user);
+    form.append("description", meta.description);
+    if (meta.tags) form.append("tags", meta.tags);
+    form.append("file", file);
+    await send(apiUrl("upload"), form, row.progress, withKey());
+    return;
+  }
+  if (file.size > MAX_DIRECT_UPLOAD) throw new Error(`Larger than ${MAX_DIRECT_UPLOAD} bytes.`);
+  // Large files go straight to S3 with a presigned POST; the API never carries their bytes.
+  const { body: started } = await call("POST", "uploads", {
+    json: { user: meta.user, description: meta.description, tags: meta.tags, filename: file.name,
+            content_type: contentType(file), size: file.size },
+  });
+  const form = new FormData();
+  for (const [name, value] of Object.entries(started.upload.fields)) form.append(name, value);
+  form.append("file", file);
+  await send(started.upload.url, form, row.progress);
+  await call("POST", `uploads/${encodeURIComponent(started.id)}/complete`);
+}
+
+async function uploadAll(event) {
+  event.preventDefault();
+  const files = [...$("#files").files];
+  const form = new FormData($("#upload-form"));
+  const meta = { user: form.get("user").trim(), description: form.get("description"), tags: form.get("tags").trim() };
+  if (!files.length) return showStatus("Choose or drop one or more images first.");
+  showStatus("");
+  const results = await Promise.allSettled(files.map(async (file) => {
+    const row = uploadRow(file);
+    try {
+      await uploadFile(file, meta, row);
+      row.done("uploaded");
+    } catch (error) {
+      row.failed(error.message);
+      throw error;
+    }
+  }));
+  $("#files").value = "";
+  const failed = results.filter((result) => result.status === "rejected").length;
+  if (failed) showStatus(`${failed} of ${files.length} uploads failed; see the list above.`);
+  else showStatus(`${files.length} uploaded.`, true);
+  resetGrid();
+}
+
+function setUpDropzone() {
+  const zone = $("#dropzone");
+  zone.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); $("#files").click(); }
+  });
+  zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    $("#files").files = event.dataTransfer.files;
+  });
+}
+
+// --- the grid ---------------------------------------------------------------------------
+function listUrl() {
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE), thumbnails: "1" });
+  for (const [name, value] of Object.entries(grid.filters)) if (value) query.set(name, value);
+  return `list?${query}`;
+}
+
+function nextLink(response) {
+  const match = /<([^>]*)>;\s*rel="next"/.exec(response.headers.get("Link") || "");
+  return match ? new URL(match[1], response.url).toString() : null;
+}
+
+function card(image) {
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "card";
+  button.dataset.id = image.id;
+  const img = document.createElement("img");
+  img.alt = image.original_name;
+  img.loading = "lazy";
+  if (image.thumbnail_url) img.src = image.thumbnail_url;
+  const caption = document.createElement("span");
+  caption.className = "caption";
+  caption.textContent = image.original_name;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = image.tags.length ? `${image.user} · ${image.tags.join(", ")}` : image.user;
+  button.append(img, caption, who);
+  button.addEventListener("click", () => openDetail(image.id));
+  item.append(button);
+  return item;
+}
+
+async function loadMore() {
+  if (grid.loading || grid.next === null) return;
+  const generation = grid.generation;
+  grid.loading = true;
+  try {
+    const { response, body } = await call("GET", grid.next);
+    if (generation !== grid.generation) return;
+    $("#grid").append(...body.map(card));
+    grid.next = nextLink(response);
+    if (!$("#grid").children.length) $("#sentinel").textContent = "No images yet.";
+    else $("#sentinel").textContent = grid.next ? "Loading…" : "That is all.";
+  } catch (error) {
+    if (generation !== grid.generation) return;
+    showStatus(error.message);
+    grid.next = null;
+    $("#sentinel").textContent = "";
+  } finally {
+    if (generation === grid.generation) grid.loading = false;
+  }
+  if (grid.next && isVisible($("#sentinel"))) loadMore(); // the page did not fill the screen
+}
+
+function isVisible(element) {
+  const box = element.getBoundingClientRect();
+  return box.top < window.innerHeight && box.bottom >= 0;
+}
+
+function resetGrid() {
+  grid.generation += 1;
+  grid.loading = false;
+  const form = new FormData($("#filters"));
+  grid.filters = { user: form.get("user").trim(), tag: form.get("tag").trim() };
+  grid.next = listUrl();
+  $("#grid").replaceChildren();
+  $("#sentinel").textContent = "Loading…";
+  loadMore();
+}
+
+// --- one image ------------------------------------------------------------------------------
+function metaRow(list, label, value) {
+  const term = document.createElement("dt");
+  term.textContent = label;
+  const detail = document.createElement("dd");
+  detail.textContent = value;
+  list.append(term, detail);
+}
+
+async function openDetail(id) {
+  try {
+    const { body: image } = await call("GET", `view/${encodeURIComponent(id)}`);
+    current = image;
+    $("#detail-title").textContent = image.original_name;
+    $("#detail-image").src = image.url || "";
+    $("#detail-image").alt = image.original_name;
+    const meta = $("#detail-meta");
+    meta.replaceChildren();
+    metaRow(meta, "User", image.user);
+    metaRow(meta, "Description", image.description || "—");
+    metaRow(meta, "Tags", image.tags.join(", ") || "—");
+    metaRow(meta, "Size", `${image.width} × ${image.height} px, ${(image.size / 1024).toFixed(1)} KiB`);
+    metaRow(meta, "Type", image.content_type);
+    metaRow(meta, "Uploaded", new Date(image.created_at * 1000).toLocaleString());
+    $("#detail-status").textContent = "";
+    $("#detail").showModal();
+  } catch (error) {
+    showStatus(error.message);
+  }
+}
+
+async function download() {
+  try {
+    const { body: image } = await call("GET", `view/${encodeURIComponent(current.id)}?download=1`);
+    const link = document.createElement("a");
+    link.href = image.url; // S3 answers with Content-Disposition: attachment
+    link.download = image.original_name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } catch (error) {
+    $("#detail-status").textContent = error.message;
+  }
+}
+
+async function remove() {
+  if (!window.confirm(`Delete “${current.original_name}”? This cannot be undone.`)) return;
+  try {
+    await call("DELETE", `delete/${encodeURIComponent(current.id)}`);
+    document.querySelector(`.card[data-id="${CSS.escape(current.id)}"]`)?.parentElement.remove();
+    $("#detail").close();
+    showStatus(`Deleted “${current.original_name}”.`, true);
+  } catch (error) {
+    $("#detail-status").textContent = error.message;
+  }
+}
+
+function showStatus(text, ok = false) {
+  $("#status").textContent = text;
+  $("#status").classList.toggle("ok", ok);
+}
+
+// --- start --------------------------------------------------------------------------------
+function start() {
+  const key = $("#api-key");
+  key.value = sessionStorage.getItem("apiKey") || "";
+  const saveKey = () => { sessionStorage.setItem("apiKey", key.value.trim()); showStatus(""); resetGrid(); };
+  key.addEventListener("change", saveKey);
+  $("#key-form").addEventListener("submit", (event) => { event.preventDefault(); saveKey(); });
+  $("#upload-form").addEventListener("submit", uploadAll);
+  $("#filters").addEventListener("submit", (event) => { event.preventDefault(); resetGrid(); });
+  $("#filters").addEventListener("reset", () => setTimeout(resetGrid));
+  $("#download").addEventListener("click", download);
+  $("#delete").addEventListener("click", remove);
+  $("#close").addEventListener("click", () => $("#detail").close());
+  setUpDropzone();
+  grid.observer = new IntersectionObserver((entries) => {
+    if (entries.some((entry) => entry.isIntersecting)) loadMore();
+  });
+  grid.observer.observe($("#sentinel"));
+  resetGrid();
+}
+
+start();

@@ -1,0 +1,255 @@
+"""The gallery page in a real browser: Debian's Chromium driven by Playwright.
+
+Screenshots of the grid and the detail view go to build/screenshots/.
+Skipped when there is no Chromium, unless BROWSER_REQUIRED=1 (CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
+
+from tests.e2e.client import Target
+from tests.images import scene
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Debian's Chromium as root, on a machine with no network but loopback and no GPU.
+# (Waits use expect(), not wait_for_function: the page's CSP forbids the eval the latter needs.)
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).parents[2] / "build" / "screenshots"
+XSS = "<img src=x onerror=alert(1)>"
+MIB = 1024 * 1024
+
+
+@dataclass
+class Watch:
+    """What the page does behind the test's back: script errors and dialogs."""
+
+    problems: list[str] = field(default_factory=list)
+    confirm: bool = False  # accept the next confirm() (deleting); any other dialog is a problem
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        # An API error the page shows as a sentence is also logged as a failed load; that is fine.
+        # Anything else (a CSP violation, a script error) is not.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"console: {message.text}")
+
+    def on_dialog(self, dialog: Dialog) -> None:
+        if dialog.type == "confirm" and self.confirm:
+            self.confirm = False
+            dialog.accept()
+            return
+        self.problems.append(f"unexpected {dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("BROWSER_REQUIRED") == "1":
+            pytest.fail(f"BROWSER_REQUIRED=1 but there is no {CHROMIUM} (apt-get install chromium)", pytrace=False)
+        pytest.skip(f"no {CHROMIUM}: apt-get install chromium to run the browser tests")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def watch() -> Watch:
+    return Watch()
+
+
+@pytest.fixture
+def page(browser: Browser, target: Target, watch: Watch) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    remember_key(context, target)
+    page = context.new_page()
+    page.on("pageerror", lambda error: watch.problems.append(f"page error: {error}"))
+    page.on("console", watch.on_console)
+    page.on("dialog", watch.on_dialog)
+    open_gallery(page, target)
+    yield page
+    context.close()
+    assert watch.problems == []
+
+
+def remember_key(context: BrowserContext, target: Target) -> None:
+    """As if the user had typed the API key earlier in this tab (the page keeps it in sessionStorage)."""
+    if target.api_key:
+        context.add_init_script(f"sessionStorage.setItem('apiKey', {json.dumps(target.api_key)})")
+
+
+def open_gallery(page: Page, target: Target) -> None:
+    response = page.goto(f"{target.base_url}/")
+    assert response is not None
+    assert response.status == 200
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("gallery")
+    small, large = folder / "small harbour.png", folder / "large meadow.jpg"
+    scene((320, 200), sky=(30, 60, 140), ground=(20, 150, 170)).save(small)
+    scene((2400, 1800), sky=(40, 110, 170), ground=(200, 190, 120), grain=0.4).save(large, quality=98)  # ~5 MB
+    assert large.stat().st_size > 4 * MIB
+    return small, large
+
+
+def cards(page: Page) -> Locator:
+    return page.locator("#grid .card")
+
+
+def filter_grid(page: Page, user: str = "", tag: str = "") -> None:
+    page.fill("#filters [name=user]", user)
+    page.fill("#filters [name=tag]", tag)
+    page.click("#filters button[type=submit]")
+
+
+def upload(page: Page, user: str, description: str, tags: str, files: list[Path]) -> None:
+    page.fill("#upload-form [name=user]", user)
+    page.fill("#upload-form [name=description]", description)
+    page.fill("#upload-form [name=tags]", tags)
+    page.set_input_files("#files", [str(path) for path in files])
+    page.click("#upload-form button[type=submit]")
+    states = page.locator("#uploads li span:last-child")
+    expect(states).to_have_count(len(files))
+    for n in range(len(files)):
+        expect(states.nth(n)).to_have_text(re.compile(r"^(uploaded|\D.*)$"), timeout=60_000)  # done or failed
+
+
+def test_the_page_forbids_inline_script_and_foreign_origins(browser: Browser, target: Target) -> None:
+    page = browser.new_page()
+    response = page.goto(f"{target.base_url}/")
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    page.close()
+
+    assert "default-src 'none'" in csp
+    assert "script-src 'self';" in csp
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
+
+
+def test_upload_browse_filter_open_download_delete(
+    page: Page, watch: Watch, pictures: tuple[Path, Path], target: Target
+) -> None:
+    small, large = pictures
+
+    upload(page, "e2e-gallery", XSS, "e2e-gallery, Browser", [small, large])  # large goes straight to S3
+
+    assert page.locator("#uploads .failed").count() == 0
+    filter_grid(page, tag="e2e-gallery")
+    expect(cards(page)).to_have_count(2)
+    for thumbnail in cards(page).locator("img").all():
+        expect(thumbnail).not_to_have_js_property("naturalWidth", 0)  # loaded from S3
+    captions = cards(page).locator(".caption").all_inner_texts()
+    assert sorted(captions) == sorted([small.name, large.name])
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "grid.png"), full_page=True)
+
+    filter_grid(page, tag="no-such-tag-anywhere")
+    expect(page.locator("#sentinel")).to_have_text("No images yet.")
+    expect(cards(page)).to_have_count(0)
+    filter_grid(page, user="e2e-gallery", tag="BROWSER")
+    expect(cards(page)).to_have_count(2)
+
+    small_card = cards(page).filter(has_text=small.name)
+    small_id = small_card.get_attribute("data-id")
+    small_card.click()
+    expect(page.locator("#detail")).to_have_attribute("open", "")
+    expect(page.locator("#detail-image")).to_have_js_property("naturalWidth", 320)
+    meta = page.inner_text("#detail-meta")
+    assert XSS in meta  # shown as text...
+    assert page.locator("img[src='x']").count() == 0  # ...and never as markup
+    assert "320 \u00d7 200 px" in meta
+    page.screenshot(path=str(SHOTS / "detail.png"))
+
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename == small.name
+    assert Path(download.value.path()).read_bytes() == small.read_bytes()
+
+    watch.confirm = True
+    page.click("#delete")
+    expect(page.locator("#detail")).not_to_have_attribute("open", "")
+    expect(cards(page)).to_have_count(1)
+    expect(page.locator("#status")).to_contain_text("Deleted")
+    assert target.get(f"/view/{small_id}").status_code == 404
+    target.delete(f"/delete/{cards(page).get_attribute('data-id')}")
+
+
+def test_api_errors_read_as_sentences(page: Page, tmp_path: Path) -> None:
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image\n")
+
+    upload(page, "e2e-gallery", "", "", [text])
+
+    expect(page.locator("#uploads .failed")).to_have_text("file is not a JPEG, PNG, GIF or WebP image")
+    expect(page.locator("#status")).to_have_text("1 of 1 uploads failed; see the list above.")
+
+
+def test_phone_width_and_keyboard(browser: Browser, target: Target, pictures: tuple[Path, Path]) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    remember_key(context, target)
+    page = context.new_page()
+    open_gallery(page, target)
+    upload(page, "e2e-phone", "from a phone", "e2e-phone", [pictures[0]])
+    filter_grid(page, user="e2e-phone")
+    expect(cards(page)).to_have_count(1)
+
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
+    cards(page).first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#detail")).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(page.locator("#detail")).not_to_have_attribute("open", "")
+    image_id = cards(page).first.get_attribute("data-id")
+    context.close()
+
+    assert width <= 390, "nothing overflows sideways at phone width"
+    target.delete(f"/delete/{image_id}")
+
+
+def test_a_missing_api_key_is_explained_and_can_be_typed_in(browser: Browser, target: Target) -> None:
+    if target.api_key is None:
+        pytest.skip("this API needs no key")
+    page = browser.new_page()
+    open_gallery(page, target)
+
+    expect(page.locator("#status")).to_have_text(
+        "Forbidden: this API needs an API key (see \u201cAPI key\u201d at the top)."
+    )
+    page.click("summary")
+    page.fill("#api-key", target.api_key)
+    page.press("#api-key", "Enter")
+
+    expect(page.locator("#sentinel")).not_to_have_text("Loading\u2026")
+    expect(page.locator("#status")).to_have_text("")
+    page.close()
