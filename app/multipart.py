@@ -10,6 +10,7 @@ bounded while parsing, so a huge part is refused before it is copied.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -77,6 +78,7 @@ def parse(content_type: str | None, body: bytes, limits: dict[str, int] | None =
     """
     limits = limits or {}
     boundary = boundary_of(content_type)
+    body = _restore_empty_parts(body, boundary)
     # A preamble (LocalStack sends a CRLF, RFC 2046 allows any text) precedes
     # the first delimiter; the parser itself only skips bare newlines.
     start = body.find(b"--" + boundary)
@@ -138,6 +140,28 @@ def parse(content_type: str | None, body: bytes, limits: dict[str, int] | None =
     if parser.state != MultipartState.END:
         raise MultipartError("the multipart body is truncated (no closing boundary)")
     return parts
+
+
+def _restore_empty_parts(body: bytes, boundary: bytes) -> bytes:
+    """Give back the CRLF that LocalStack's API Gateway drops after the headers of an empty part.
+
+    LocalStack rebuilds multipart bodies from a parsed form (werkzeug's
+    encode_multipart), which writes an empty field or a 0-byte file as
+    `headers CRLF CRLF --boundary` instead of `headers CRLF CRLF CRLF --boundary`;
+    read strictly, the empty part would swallow the parts after it. This can
+    only be repaired unambiguously because a delimiter never occurs inside
+    content (RFC 2046), so nothing but an empty part can start with one.
+    AWS itself passes the body through untouched, and then this finds nothing.
+    """
+    delimiter = b"--" + boundary
+    if b"\r\n\r\n" + delimiter not in body:
+        return body
+    # A delimiter line (at the start or after a newline, not consumed: empty parts can follow
+    # one another), its header lines, the blank line, and then at once the next delimiter.
+    header_block = re.compile(
+        rb"(?<![^\n])(" + re.escape(delimiter) + rb"\r\n(?:[^\r\n]+\r\n)+\r\n)(?=" + re.escape(delimiter) + rb")"
+    )
+    return header_block.sub(rb"\1\r\n", body)
 
 
 def _read_part_headers(part: _PartBuilder) -> None:

@@ -74,3 +74,17 @@ def test_paging_follows_relative_link_headers(target: Target) -> None:
     finally:
         for image_id in ids:
             target.delete(f"/delete/{image_id}")
+
+
+def test_empty_fields_survive_the_gateway(target: Target, tmp_path: Path) -> None:
+    # LocalStack's gateway rebuilds multipart bodies and mangles empty parts (app/multipart.py).
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+
+    created = target.upload("user=e2e-empty", "description=", "tags=", f"file=@{SAMPLE}")
+    empty_file = target.upload("user=e2e-empty", f"file=@{empty}")
+
+    assert created.status == 201, created.body
+    assert (created.json()["description"], created.json()["tags"]) == ("", [])
+    assert (empty_file.status, empty_file.json()["code"]) == (400, "EMPTY_FILE")
+    target.delete(f"/delete/{created.json()['id']}")

@@ -138,3 +138,41 @@ def test_a_4_mib_file_is_parsed_without_repeated_copies() -> None:
     assert part.data == data
     # One copy of the file and a little more; a parser that re-copied per chunk would need far more.
     assert peak < 2.2 * len(data)
+
+
+# As LocalStack's API Gateway hands them over: rebuilt from a parsed form, files after
+# fields, and no CRLF between the headers of an empty part and the next delimiter.
+LOCALSTACK_EMPTY_FIELD = (
+    b'\r\n--B\r\nContent-Disposition: form-data; name="user"\r\n\r\nx\r\n'
+    b'--B\r\nContent-Disposition: form-data; name="description"\r\n\r\n'
+    b'--B\r\nContent-Disposition: form-data; name="file"; filename="notes.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+    b"not an image\n\r\n--B--\r\n"
+)
+LOCALSTACK_TWO_EMPTY_FIELDS = (
+    b'\r\n--B\r\nContent-Disposition: form-data; name="description"\r\n\r\n'
+    b'--B\r\nContent-Disposition: form-data; name="tags"\r\n\r\n'
+    b'--B\r\nContent-Disposition: form-data; name="user"\r\n\r\nx\r\n--B--\r\n'
+)
+LOCALSTACK_EMPTY_FILE = (
+    b'\r\n--B\r\nContent-Disposition: form-data; name="user"\r\n\r\nx\r\n'
+    b'--B\r\nContent-Disposition: form-data; name="file"; filename="empty.txt"\r\nContent-Type: text/plain\r\n\r\n'
+    b"--B--\r\n"
+)
+
+
+def test_empty_parts_as_localstack_rebuilds_them() -> None:
+    field = multipart.parse("multipart/form-data; boundary=B", LOCALSTACK_EMPTY_FIELD)
+    two = multipart.parse("multipart/form-data; boundary=B", LOCALSTACK_TWO_EMPTY_FIELDS)
+    empty_file = multipart.parse("multipart/form-data; boundary=B", LOCALSTACK_EMPTY_FILE)
+
+    assert [(p.name, p.data) for p in field] == [("user", b"x"), ("description", b""), ("file", b"not an image\n")]
+    assert [(p.name, p.filename, p.data) for p in empty_file] == [("user", None, b"x"), ("file", "empty.txt", b"")]
+    assert [(p.name, p.data) for p in two] == [("description", b""), ("tags", b""), ("user", b"x")]
+
+
+def test_a_value_ending_in_a_blank_line_is_not_mistaken_for_an_empty_part() -> None:
+    raw = body(
+        b'Content-Disposition: form-data; name="a"\r\n\r\nline\r\n', b'Content-Disposition: form-data; name="b"\r\n\r\n'
+    )
+
+    assert [(p.name, p.data) for p in multipart.parse(CT, raw)] == [("a", b"line\r\n"), ("b", b"")]
