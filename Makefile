@@ -12,7 +12,7 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs pending lint format openapi clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs reconcile pending lint format openapi clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -67,9 +67,15 @@ down: ## Stop LocalStack (its data goes with it)
 logs: ## Follow LocalStack's logs
 	docker compose logs -f localstack
 
+# Maintenance runs against LocalStack unless AWS_ENDPOINT_URL (or real AWS credentials) say otherwise.
+MAINTENANCE := AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-$(LOCALSTACK_ENDPOINT)} AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} \
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} $(BIN)/python -m deploy.maintenance
+
+reconcile: $(VENV)/.installed ## Compare bucket and table on LocalStack (FIX=1 repairs what it finds)
+	$(MAINTENANCE) reconcile $(if $(FIX),--fix)
+
 pending: $(VENV)/.installed ## Direct uploads pending for over a day on LocalStack (PURGE=1 deletes them)
-	AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-$(LOCALSTACK_ENDPOINT)} AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} \
-	  AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} $(BIN)/python -m deploy.maintenance pending $(if $(PURGE),--purge)
+	$(MAINTENANCE) pending $(if $(PURGE),--purge)
 
 lint: $(VENV)/.installed ## ruff, ruff format --check, mypy
 	$(BIN)/ruff check .

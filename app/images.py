@@ -12,9 +12,10 @@ order of writes, and what a failure between two of them leaves:
   as `incoming/<id>`. Processing (on S3's notification or `complete`) copies
   it to its final key and writes the thumbnail, then makes the row `ready`
   (conditional on it still being `pending`), then deletes `incoming/<id>`.
-  A failure anywhere leaves the row `pending`, and processing again is safe.
-  A file that is not an image makes the row `rejected` first, then its object
-  is deleted.
+  A failure before the row changes leaves it `pending`, and processing again
+  is safe; a failure to delete `incoming/<id>` afterwards leaves a stray object
+  that reconciliation removes. A file that is not an image makes the row
+  `rejected` first, then its object is deleted (the same way).
 - delete: the row becomes a `deleting` tombstone and loses its tag items (one
   transaction: gone from every listing and from /view), then the objects are
   deleted, then the row. Each step is idempotent: a failed DELETE is retried,
@@ -277,7 +278,7 @@ def process_upload(store: ImageStore, image_id: str) -> dict[str, Any]:
     store.put_object(ready["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, image_id)
     if not store.replace_row(row, ready):  # processed meanwhile (S3's notification and complete raced)
         return get_visible(store, image_id)
-    store.delete_object(incoming_key(image_id))
+    _delete_quietly(store, incoming_key(image_id))
     _count_upload(len(data))
     return ready
 
@@ -288,7 +289,7 @@ def _reject(
     rejected = with_status({**row, "rejection_reason": reason[:300], "rejection_code": code}, REJECTED)
     if not store.replace_row(row, rejected):
         return get_visible(store, row["id"])
-    store.delete_object(incoming_key(row["id"]))
+    _delete_quietly(store, incoming_key(row["id"]))
     logger.info("direct upload rejected", extra={"image_id": row["id"], "reason": reason})
     return rejected
 
@@ -308,11 +309,15 @@ def _count_upload(size: int) -> None:
 
 def _delete_objects_quietly(store: ImageStore, row: dict[str, Any]) -> None:
     for key in object_keys(row):
-        try:
-            store.delete_object(key)
-        except Exception:
-            # Left for reconciliation: the object names its image id in its metadata.
-            logger.exception("could not remove an object of a failed upload", extra={"key": key})
+        _delete_quietly(store, key)
+
+
+def _delete_quietly(store: ImageStore, key: str) -> None:
+    """Clean-up whose failure must not fail the request: reconciliation removes what is left."""
+    try:
+        store.delete_object(key)
+    except Exception:
+        logger.exception("could not delete an object; reconciliation will", extra={"key": key})
 
 
 # --- view and delete -------------------------------------------------------------------

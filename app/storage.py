@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -328,6 +328,27 @@ class ImageStore:
             request["ExclusiveStartKey"] = last
         # Out of reads: a short page, continuing where this one stopped reading.
         return rows, request["ExclusiveStartKey"]["sort_key"]["S"]
+
+    # --- whole-store reads, for maintenance (never on a request's path) ------
+    def iter_objects(self) -> Iterator[Any]:
+        """Every object in the bucket ({"Key", "LastModified", "Size", ...}), a page of 1,000 at a time."""
+        for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            yield from page.get("Contents", [])
+
+    def iter_rows(self, status: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """Every row of one status, only `fields`, paging a Query on the status index (no Scan)."""
+        names = {f"#f{n}": name for n, name in enumerate(fields)}
+        paginator = dynamodb_client().get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            IndexName=schema.BY_STATUS_INDEX,
+            KeyConditionExpression="#status = :status",
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames={**names, "#status": "status"},
+            ExpressionAttributeValues={":status": {"S": status}},
+        )
+        for page in pages:
+            yield from (from_item(item) for item in page.get("Items", []))
 
 
 def _tag_key(item: Mapping[str, Any]) -> dict[str, Any]:

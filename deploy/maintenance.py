@@ -1,26 +1,64 @@
 """Maintenance of a deployed store: `python -m deploy.maintenance <command>`.
 
+    reconcile [--fix] [--grace-minutes 15]
+        Compares the bucket with the table: objects without rows, rows without
+        objects, images without thumbnails, direct uploads pending past their
+        form's expiry, deletes that did not finish, stray `incoming/` objects.
+        With --fix, repairs each (see Finding.repair). Exit status 1 when it
+        found something and did not fix it.
     pending [--older-than-hours 24] [--purge]
-        Direct uploads still `pending` after that long (the client never sent
-        the file, or processing never ran): listed, and with --purge deleted
-        like any image (row, tag items, any `incoming/` object).
+        Direct uploads still `pending` after that long: listed, and with
+        --purge deleted like any image.
 
 Talks to whatever the environment points at, like the Lambda: AWS_ENDPOINT_URL
 (LocalStack, the local server's moto) or AWS itself, and IMAGES_BUCKET etc.
-Reads through the time-ordered status index, never a Scan.
+Both stores are paged (S3 1,000 keys a page, DynamoDB 1 MB a page, through
+the status index, never a Scan); memory holds one short record per image, so
+100,000 images is a few tens of MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from app import images, listing
-from app.storage import PENDING, ImageStore
+from app.errors import ApiError
+from app.settings import get_settings
+from app.storage import DELETING, PENDING, READY, REJECTED, ImageStore
 
 PAGE = 200
+FIELDS = ("id", "status", "key", "thumbnail_key", "sort_key", "created_at")
+KEY_RE = re.compile(
+    r"^(?:incoming/|thumbnails/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\.\w+)?$"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One inconsistency; `kind` says what, and what --fix does about it:
+
+    object-without-row   an object no row owns (a failed upload's leftovers): deleted
+    stray-object         an object its row no longer uses (incoming/ after processing): deleted
+    row-without-object   a ready row whose image is gone: the row is deleted
+    missing-thumbnail    a ready image without its thumbnail: made again
+    expired-pending      a direct upload whose form expired: processed if its file
+                         arrived (a notification was lost), else deleted
+    unfinished-delete    a `deleting` tombstone: the delete is finished
+    foreign-object       a key this service never writes: reported, never touched
+    """
+
+    kind: str
+    image_id: str
+    key: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}\t{self.image_id or '-'}\t{self.key or '-'}"
 
 
 def stale_pending(store: ImageStore, older_than_ms: int) -> Iterator[dict[str, Any]]:
@@ -34,8 +72,89 @@ def stale_pending(store: ImageStore, older_than_ms: int) -> Iterator[dict[str, A
             return
 
 
-def pending(older_than_hours: float, purge: bool, out: Any = sys.stdout) -> int:
+def find(store: ImageStore, now: datetime, grace_minutes: float) -> list[Finding]:
+    """Every inconsistency between bucket and table, objects younger than the grace period aside."""
+    rows = {
+        row["id"]: row for status in (READY, PENDING, REJECTED, DELETING) for row in store.iter_rows(status, FIELDS)
+    }
+    grace = grace_minutes * 60
+    objects: dict[str, dict[str, Any]] = {obj["Key"]: obj for obj in store.iter_objects()}
+    findings = []
+    for key, obj in sorted(objects.items()):
+        match = KEY_RE.match(key)
+        if match is None:
+            findings.append(Finding("foreign-object", "", key))
+            continue
+        row = rows.get(match.group(1))
+        young = (now - obj["LastModified"]).total_seconds() < grace  # perhaps an upload in flight
+        if row is None and not young:
+            findings.append(Finding("object-without-row", match.group(1), key))
+        elif row is not None and row["status"] in (READY, REJECTED) and key not in _used_keys(row) and not young:
+            findings.append(Finding("stray-object", row["id"], key))
+    expiry_ms = int(now.timestamp() * 1000) - (get_settings().direct_upload_expires_in + grace) * 1000
+    for row in rows.values():
+        if row["status"] == READY and row["key"] not in objects:
+            findings.append(Finding("row-without-object", row["id"], row["key"]))
+        elif row["status"] == READY and row.get("thumbnail_key") and row["thumbnail_key"] not in objects:
+            findings.append(Finding("missing-thumbnail", row["id"], row["thumbnail_key"]))
+        elif row["status"] == PENDING and int(row["sort_key"][:13]) < expiry_ms:
+            findings.append(Finding("expired-pending", row["id"], images.incoming_key(row["id"])))
+        elif row["status"] == DELETING:
+            findings.append(Finding("unfinished-delete", row["id"]))
+    return findings
+
+
+def _used_keys(row: dict[str, Any]) -> set[str]:
+    return {row["key"], row.get("thumbnail_key") or row["key"]}
+
+
+def repair(store: ImageStore, finding: Finding) -> str:
+    """Fix one finding (see Finding); returns what was done."""
+    kind, image_id = finding.kind, finding.image_id
+    if kind in ("object-without-row", "stray-object"):
+        store.delete_object(finding.key)
+        return "deleted the object"
+    if kind in ("row-without-object", "unfinished-delete"):
+        images.delete_image(store, image_id)
+        return "deleted the image"
+    if kind == "missing-thumbnail":
+        return _remake_thumbnail(store, image_id)
+    if kind == "expired-pending":
+        try:
+            return f"processed: {images.process_upload(store, image_id)['status']}"
+        except ApiError:  # its file never arrived
+            images.delete_image(store, image_id)
+            return "deleted the upload that never arrived"
+    return "left alone"
+
+
+def _remake_thumbnail(store: ImageStore, image_id: str) -> str:
+    from app import imaging
+
+    row = store.get_row(image_id)
+    data = store.read_object(row["key"]) if row else None
+    if row is None or data is None:
+        return "gone meanwhile"
+    decoded = imaging.decode(data)
+    store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, image_id)
+    return "made the thumbnail again"
+
+
+def reconcile(fix: bool, grace_minutes: float = 15.0, out: Any = None) -> list[Finding]:
+    """Report (and with `fix` repair) every inconsistency; returns the findings."""
+    out = out or sys.stdout
+    store = ImageStore()
+    findings = find(store, datetime.now().astimezone(), grace_minutes)
+    for finding in findings:
+        done = repair(store, finding) if fix else ""
+        print(f"{finding}\t{done}".rstrip(), file=out)
+    print(f"{len(findings)} finding(s){'; fixed' if fix and findings else ''}", file=out)
+    return findings
+
+
+def pending(older_than_hours: float, purge: bool, out: Any = None) -> int:
     """Report (and with `purge` delete) stale pending uploads; returns how many there were."""
+    out = out or sys.stdout
     store = ImageStore()
     cutoff = images.now_ms() - int(older_than_hours * 3_600_000)
     found = list(stale_pending(store, cutoff))
@@ -52,12 +171,17 @@ def pending(older_than_hours: float, purge: bool, out: Any = sys.stdout) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.maintenance", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("reconcile", help="compare bucket and table, and repair")
+    check.add_argument("--fix", action="store_true", help="repair what it finds")
+    check.add_argument("--grace-minutes", type=float, default=15.0, help="ignore objects younger than this")
     stale = commands.add_parser("pending", help="direct uploads that never completed")
     stale.add_argument("--older-than-hours", type=float, default=24.0)
     stale.add_argument("--purge", action="store_true", help="delete them")
     args = parser.parse_args(argv)
-    if args.command == "pending":
-        pending(args.older_than_hours, args.purge)
+    if args.command == "reconcile":
+        findings = reconcile(args.fix, args.grace_minutes)
+        return 1 if findings and not args.fix else 0
+    pending(args.older_than_hours, args.purge)
     return 0
 
 
