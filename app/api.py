@@ -11,7 +11,7 @@ import base64
 import binascii
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     ResponseValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app import gallery, images, listing, multipart, openapi
 from app.errors import ApiError, bad_request
@@ -36,6 +36,7 @@ from app.models import (
     ImageDetail,
     ImageSummary,
     PresignedPost,
+    Redirect,
     Status,
     UploadForm,
     UploadResult,
@@ -45,6 +46,8 @@ from app.settings import get_settings
 from app.storage import ImageStore
 
 # A response that breaks its own model is our bug: raise it as such (a 500 below), not as the client's 4xx.
+JsonModel = TypeVar("JsonModel", bound=BaseModel)
+
 app = openapi.DocumentedResolver(
     enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
 )
@@ -120,20 +123,21 @@ def list_images(
 @app.get(
     "/view/<image_id>",
     summary="An image's metadata and a presigned URL of its bytes",
-    responses=openapi.responses(200, ImageDetail, 302, 400, 404),
+    responses=openapi.responses(200, ImageDetail, 302, 400, 404, 409),
 )
 def view(
     image_id: str,
     download: Annotated[bool, Query(description="The URL makes browsers save the file (attachment)")] = False,
     redirect: Annotated[bool, Query(description="Answer 302 to the presigned URL, for <img src>")] = False,
-) -> Response[ImageDetail | None]:  # None: the redirect has no body
+) -> Response[ImageDetail | Redirect]:
     row = images.get_visible(store(), image_id)
     detail = _detail(row, download)
     if redirect:
         if detail.url is None:
             raise ApiError(HTTPStatus.CONFLICT, "NOT_READY", f"the image is {row['status']}, not ready")
         # Each answer carries a fresh signature: never let a cache hand out an expired one.
-        return Response(HTTPStatus.FOUND, headers={"Location": detail.url, "Cache-Control": "no-store"})
+        headers = {"Location": detail.url, "Cache-Control": "no-store"}
+        return Response(HTTPStatus.FOUND, content_types.APPLICATION_JSON, Redirect(url=detail.url), headers)
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, detail)
 
 
@@ -152,7 +156,8 @@ def delete(image_id: str) -> DeleteResult:
     summary="Start a direct upload to S3 (large files): returns a presigned POST",
     responses=openapi.responses(201, DirectUploadResult, 400, 413, 415),
 )
-def start_upload(request: DirectUploadRequest) -> Response[DirectUploadResult]:
+def start_upload() -> Response[DirectUploadResult]:
+    request = _json_body(DirectUploadRequest)
     tags = images.normalise_tags([request.tags] if isinstance(request.tags, str) else request.tags)
     row, post, expires_in = images.start_direct_upload(
         store(), request.user, request.description, request.filename, request.content_type, request.size, tags
@@ -245,6 +250,18 @@ def _single_fields(parts: list[multipart.Part]) -> dict[str, multipart.Part]:
             raise bad_request("DUPLICATE_FIELD", f"{part.name} is given more than once")
         fields[part.name] = part
     return fields
+
+
+def _json_body(model: type[JsonModel]) -> JsonModel:
+    """The body as `model`. Parsed here rather than by Powertools, whose multipart parsing of a
+    JSON route's body answers a 500 when a client sends multipart without a boundary."""
+    mime = (app.current_event.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if mime != "application/json":
+        raise bad_request("NOT_JSON", "send the request body as application/json")
+    try:
+        return model.model_validate_json(_raw_body() or b"null")
+    except ValidationError as exc:
+        raise bad_request(_code_of(exc.errors()), _message_of(exc.errors())) from exc
 
 
 def _refuse_repeated_parameters() -> None:

@@ -96,6 +96,12 @@ class DirectUploadResult(BaseModel):
     status: Status = "pending"
 
 
+class Redirect(BaseModel):
+    """`GET /view/{id}?redirect=1`: 302, Location the presigned URL (repeated here)."""
+
+    url: str
+
+
 class DeleteResult(BaseModel):
     deleted: str
     key: str

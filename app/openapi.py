@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import MediaType, OpenAPI, RequestBody, Schema, Server
 
-from app.models import MAX_DESCRIPTION, TAG_PATTERN, USER_PATTERN, ErrorBody
+from app.models import MAX_DESCRIPTION, TAG_PATTERN, USER_PATTERN, DirectUploadRequest, ErrorBody, Redirect
 
 INFO: dict[str, Any] = {
     "title": "Image API",
@@ -62,7 +62,10 @@ def responses(status: int, model: Any, *errors: int) -> dict[int, Any]:
     documented: dict[int, Any] = {status: {"description": "Success", "content": {"application/json": {"model": model}}}}
     for code in (*errors, 500):
         if code == 302:
-            documented[code] = {"description": "Redirect to the presigned URL (Location header)"}
+            documented[code] = {
+                "description": "Redirect to the presigned URL (Location header)",
+                "content": {"application/json": {"model": Redirect}},
+            }
         else:
             documented[code] = {"description": _ERRORS[code], "content": {"application/json": {"model": ErrorBody}}}
     return documented
@@ -71,7 +74,7 @@ def responses(status: int, model: Any, *errors: int) -> dict[int, Any]:
 class DocumentedResolver(APIGatewayRestResolver):
     """The REST resolver, its generated document adjusted to what the API really does.
 
-    - the upload form is added (see UPLOAD_FORM);
+    - the bodies of /upload (see UPLOAD_FORM) and /uploads are added;
     - Powertools' 422 answers are removed and its 500 for a response that breaks
       its model is described by ErrorBody: validation errors here are 400s, and
       every error has this API's own format (app/api.py);
@@ -91,12 +94,15 @@ class DocumentedResolver(APIGatewayRestResolver):
         if schema.components and schema.components.schemas:
             for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
                 schema.components.schemas.pop(name, None)
-        upload = schema.paths["/upload"].post if schema.paths and "/upload" in schema.paths else None
-        if upload is not None:
-            form = Schema.model_validate(UPLOAD_FORM)
-            upload.requestBody = RequestBody(
-                required=True, content={"multipart/form-data": MediaType.model_validate({"schema": form})}
-            )
+        # Bodies the routes parse themselves (app/api.py), documented here.
+        for path, media_type, body in (
+            ("/upload", "multipart/form-data", UPLOAD_FORM),
+            ("/uploads", "application/json", DirectUploadRequest.model_json_schema()),
+        ):
+            operation = schema.paths[path].post if schema.paths and path in schema.paths else None
+            if operation is not None:
+                content = {media_type: MediaType.model_validate({"schema": Schema.model_validate(body)})}
+                operation.requestBody = RequestBody(required=True, content=content)
         return schema
 
 

@@ -90,13 +90,25 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1
 TRAVERSAL_CURSOR = base64.urlsafe_b64encode(b"../../../../etc/passwd").decode()
 
 CASES = [
-    Case("empty body", post("/upload", "multipart/form-data; boundary=x", b""), 400, "MALFORMED_MULTIPART", gateway_rebuilds_multipart=True),
+    Case(
+        "empty body",
+        post("/upload", "multipart/form-data; boundary=x", b""),
+        400,
+        "MALFORMED_MULTIPART",
+        gateway_rebuilds_multipart=True,
+    ),
     Case("no content type", post("/upload", None, b"user=bob"), 400, "NOT_MULTIPART"),
     Case("json instead of a form", post("/upload", "application/json", b'{"user":"bob"}'), 400, "NOT_MULTIPART"),
     Case(
         "urlencoded form", post("/upload", "application/x-www-form-urlencoded", b"user=b&file=x"), 400, "NOT_MULTIPART"
     ),
-    Case("multipart without boundary", post("/upload", "multipart/form-data", upload_form()[1]), 400, "NOT_MULTIPART", gateway_rebuilds_multipart=True),
+    Case(
+        "multipart without boundary",
+        post("/upload", "multipart/form-data", upload_form()[1]),
+        400,
+        "NOT_MULTIPART",
+        gateway_rebuilds_multipart=True,
+    ),
     Case("boundary over 70 characters", multipart(form(("user", "b", None), boundary="b" * 71)), 400, "NOT_MULTIPART"),
     Case("truncated multipart", multipart(truncated()), 400, "MALFORMED_MULTIPART", gateway_rebuilds_multipart=True),
     Case(
@@ -123,7 +135,13 @@ CASES = [
         "INVALID_FIELD",
     ),
     Case("description with a NUL byte", multipart(upload_form(("description", "a\x00b", None))), 400, "INVALID_FIELD"),
-    Case("description not UTF-8", multipart(upload_form(("description", b"caf\xe9", None))), 400, "INVALID_FIELD", gateway_rebuilds_multipart=True),
+    Case(
+        "description not UTF-8",
+        multipart(upload_form(("description", b"caf\xe9", None))),
+        400,
+        "INVALID_FIELD",
+        gateway_rebuilds_multipart=True,
+    ),
     Case("description of 100 KB", multipart(upload_form(("description", "d" * 100_000, None))), 400, "FIELD_TOO_LONG"),
     Case("tag in Cyrillic", multipart(upload_form(("tags", "\u043a\u043e\u0442", None))), 400, "INVALID_FIELD"),
     Case(
