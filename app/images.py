@@ -274,7 +274,9 @@ def process_upload(store: ImageStore, image_id: str) -> dict[str, Any]:
     except imaging.NotAnImageError as exc:
         return _reject(store, row, str(exc))
     ready = with_status(with_image(row, data, decoded), READY)
-    store.copy_object(incoming_key(image_id), ready["key"], ready["content_type"], image_id)
+    if not store.copy_object(incoming_key(image_id), ready["key"], ready["content_type"], image_id):
+        # incoming/ vanished: another run (S3's notification, another complete) finished first.
+        return get_visible(store, image_id)
     store.put_object(ready["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, image_id)
     if not store.replace_row(row, ready):  # processed meanwhile (S3's notification and complete raced)
         return get_visible(store, image_id)

@@ -294,3 +294,26 @@ def test_a_file_over_the_limit_is_rejected_even_where_s3_let_it_in(
     assert (reply.status, reply.json()["code"]) == (413, "FILE_TOO_LARGE")
     assert reply.json()["error"] == "the file is larger than 1000 bytes"
     assert stored(aws)[0] == []
+
+
+def test_processing_that_loses_the_race_answers_the_winner(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # S3's notification and a complete run at once; the other one finishes between our read and our copy.
+    image_id = start().json()["id"]
+    arrive(aws, image_id, image_bytes("PNG"))
+    read = storage.ImageStore.read_object
+    raced = []
+
+    def read_then_lose(self: storage.ImageStore, key: str, first_bytes: int | None = None) -> bytes | None:
+        data = read(self, key, first_bytes)
+        if first_bytes is None and not raced:
+            raced.append(True)
+            images.process_upload(storage.ImageStore(), image_id)  # the winner, all the way through
+        return data
+
+    monkeypatch.setattr(storage.ImageStore, "read_object", read_then_lose)
+
+    reply = call("POST", f"/uploads/{image_id}/complete")
+
+    assert (reply.status, reply.json()["status"]) == (200, "ready")
