@@ -12,7 +12,7 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs reconcile pending lint format openapi clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs reconcile pending bench lint format openapi clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ integration: $(VENV)/.installed ## Integration tests only (lambda_handler on mot
 	$(BIN)/python -m pytest tests/integration
 
 e2e: $(VENV)/.installed ## End-to-end tests against the API deployed on LocalStack (or BASE_URL)
-	$(BIN)/python -m pytest tests/e2e
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 e2e-local: $(VENV)/.installed ## End-to-end tests against a local server started for the run
 	E2E_TARGET=local $(BIN)/python -m pytest tests/e2e
@@ -76,6 +76,9 @@ reconcile: $(VENV)/.installed ## Compare bucket and table on LocalStack (FIX=1 r
 
 pending: $(VENV)/.installed ## Direct uploads pending for over a day on LocalStack (PURGE=1 deletes them)
 	$(MAINTENANCE) pending $(if $(PURGE),--purge)
+
+bench: $(VENV)/.installed ## Benchmark: latency per route, listing at scale, cold start, memory (BENCH_SHORT=1: quick)
+	$(BIN)/python -m deploy.bench
 
 lint: $(VENV)/.installed ## ruff, ruff format --check, mypy
 	$(BIN)/ruff check .

@@ -20,7 +20,7 @@ from deploy import maintenance
 from tests.e2e.client import Target, next_link
 from tests.images import image_bytes
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CLIENTS = int(os.environ.get("CONCURRENCY_CLIENTS", "20"))
 OPERATIONS = int(os.environ.get("CONCURRENCY_OPERATIONS", "50"))
 PNG = image_bytes("PNG", (40, 30))
