@@ -140,7 +140,8 @@ step "Role $ROLE_NAME"
 if ! ROLE_ARN="$(query iam get-role --role-name "$ROLE_NAME" --query Role.Arn)"; then
   ROLE_ARN="$($AWS_CLI iam create-role --role-name "$ROLE_NAME" --output text --query Role.Arn \
     --assume-role-policy-document "$(resources trust-policy)")"
-  sleep "${ROLE_PROPAGATION_SECONDS:-0}"  # AWS needs ~10 s before a new role can be assumed
+  # AWS needs seconds before Lambda can assume a new role; LocalStack does not.
+  sleep "${ROLE_PROPAGATION_SECONDS:-$([ -n "$ENDPOINT" ] && echo 0 || echo 10)}"
 fi
 cli iam put-role-policy --role-name "$ROLE_NAME" --policy-name image-api-access \
   --policy-document "$(resources role-policy "$REGION" "$ACCOUNT" "$FUNCTION_NAME")"
@@ -156,9 +157,15 @@ if query lambda get-function --function-name "$FUNCTION_NAME" >/dev/null; then
     --environment "$FUNCTION_ENV"
   cli lambda wait function-updated-v2 --function-name "$FUNCTION_NAME"
 else
-  cli lambda create-function --function-name "$FUNCTION_NAME" --runtime "$RUNTIME" --architectures "$ARCH" \
-    --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 60 --memory-size 1024 \
-    --zip-file "fileb://$ZIP" --environment "$FUNCTION_ENV"
+  # A role just created may not be assumable yet on AWS ("cannot be assumed by Lambda"): retry a few times.
+  for attempt in 1 2 3 4 5 6; do
+    cli lambda create-function --function-name "$FUNCTION_NAME" --runtime "$RUNTIME" --architectures "$ARCH" \
+      --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 60 --memory-size 1024 \
+      --zip-file "fileb://$ZIP" --environment "$FUNCTION_ENV" && break
+    [ "$attempt" = 6 ] && die "could not create the function"
+    echo "    the role is not assumable yet; retrying in 5 s" >&2
+    sleep 5
+  done
   cli lambda wait function-active-v2 --function-name "$FUNCTION_NAME"
 fi
 FUNCTION_ARN="$(query lambda get-function --function-name "$FUNCTION_NAME" --query Configuration.FunctionArn)"

@@ -261,6 +261,8 @@ def _json_body(model: type[JsonModel]) -> JsonModel:
     try:
         return model.model_validate_json(_raw_body() or b"null")
     except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise bad_request("NOT_JSON", "the request body is not valid JSON") from exc
         raise bad_request(_code_of(exc.errors()), _message_of(exc.errors())) from exc
 
 

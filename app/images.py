@@ -9,13 +9,19 @@ order of writes, and what a failure between two of them leaves:
   in their metadata, and reconciliation removes them. A row never points at
   a missing object.
 - direct upload: a `pending` row first, then the client POSTs the file to S3
-  as `incoming/<id>`. Processing (on S3's notification or `complete`) copies
-  it to its final key and writes the thumbnail, then makes the row `ready`
+  as `incoming/<id>`. Processing (on S3's notification or `complete`) writes
+  the bytes it read and checked to their final key, and the thumbnail, then
+  makes the row `ready`
   (conditional on it still being `pending`), then deletes `incoming/<id>`.
   A failure before the row changes leaves it `pending`, and processing again
   is safe; a failure to delete `incoming/<id>` afterwards leaves a stray object
-  that reconciliation removes. A file that is not an image makes the row
-  `rejected` first, then its object is deleted (the same way).
+  that reconciliation removes. A file posted again meanwhile is never stored
+  unchecked (its own notification processes it, or finds nothing to do); an
+  image deleted meanwhile gets the objects this run wrote deleted too. A file
+  that is not an image makes the row `rejected` first, then its object is
+  deleted (the same way). The upload form stays valid for its 15 minutes, so a
+  client may post again after processing or after a delete: S3's notification
+  then finds nothing to do, and reconciliation removes the object.
 - delete: the row becomes a `deleting` tombstone and loses its tag items (one
   transaction: gone from every listing and from /view), then the objects are
   deleted, then the row. Each step is idempotent: a failed DELETE is retried,
@@ -263,10 +269,14 @@ def process_upload(store: ImageStore, image_id: str) -> dict[str, Any]:
     limit = get_settings().max_direct_upload_bytes
     if size > limit:  # S3 enforces the policy's range; this guards stores that do not (moto)
         return _reject(store, row, f"the file is larger than {limit} bytes", "FILE_TOO_LARGE")
-    head = store.read_object(incoming_key(image_id), first_bytes=SNIFF_BYTES) or b""
+    head = store.read_object(incoming_key(image_id), first_bytes=SNIFF_BYTES)
+    if head is None:
+        return _lost_race(store, row)
     if sniff(head) is None:  # refused on its first bytes, without downloading the rest
         return _reject(store, row, "not a JPEG, PNG, GIF or WebP file")
-    data = store.read_object(incoming_key(image_id)) or b""
+    data = store.read_object(incoming_key(image_id))
+    if data is None:
+        return _lost_race(store, row)
     from app import imaging
 
     try:
@@ -274,15 +284,28 @@ def process_upload(store: ImageStore, image_id: str) -> dict[str, Any]:
     except imaging.NotAnImageError as exc:
         return _reject(store, row, str(exc))
     ready = with_status(with_image(row, data, decoded), READY)
-    if not store.copy_object(incoming_key(image_id), ready["key"], ready["content_type"], image_id):
-        # incoming/ vanished: another run (S3's notification, another complete) finished first.
-        return get_visible(store, image_id)
+    # The very bytes that were checked are written, not a copy of whatever incoming/ holds
+    # by now: the form stays valid for 15 minutes, and a client may post again meanwhile.
+    store.put_object(ready["key"], data, ready["content_type"], image_id)
     store.put_object(ready["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, image_id)
-    if not store.replace_row(row, ready):  # processed meanwhile (S3's notification and complete raced)
-        return get_visible(store, image_id)
+    if not store.replace_row(row, ready):  # processed or deleted meanwhile
+        return _lost_race(store, row, written=ready)
     _delete_quietly(store, incoming_key(image_id))
     _count_upload(len(data))
     return ready
+
+
+def _lost_race(store: ImageStore, row: dict[str, Any], written: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The row changed under a processing run: S3's notification and a complete ran at once,
+    the file was posted again, or the image was deleted. Answer what is there now."""
+    current = store.get_row(row["id"])
+    if current is None or current["status"] == DELETING:
+        if written is not None:  # what this run wrote belongs to no image
+            _delete_objects_quietly(store, written)
+        raise not_found()
+    if current["status"] == PENDING:  # the same upload, its file replaced since it was read
+        raise ApiError(HTTPStatus.CONFLICT, "CONFLICT", "the file changed while it was processed; complete again")
+    return current
 
 
 def _reject(

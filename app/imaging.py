@@ -13,10 +13,17 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 THUMBNAIL_SIDE = 256
-# Pillow warns above 89 Mpx and refuses above twice that; a phone photo is 12-50 Mpx.
-# A warning is treated as a refusal: a decompression bomb must not reach memory.
+# Pillow warns above this many pixels and refuses above twice that; a phone photo is
+# 12-50 Mpx. A warning is treated as a refusal: a decompression bomb must not reach memory.
 Image.MAX_IMAGE_PIXELS = 100_000_000
-FORMATS = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+# What the pixels may take once decoded, counted as 4 bytes a pixel (RGBA, the widest
+# mode a thumbnail goes through), so that one image fits a 1 GB function with room to
+# spare. JPEG decodes at a reduced scale for the thumbnail, so only the scaled size counts;
+# a PNG, GIF or WebP decodes whole: about 67 Mpx at most.
+MAX_DECODED_BYTES = 256 * 1024 * 1024
+MAX_FRAMES = 1000  # every frame of an animation is decoded, so that a truncated one is refused
+# Pillow calls a JPEG with extra pictures (MPF: phones' depth or HDR maps) "MPO"; it is a JPEG.
+FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 _ORIENTATION = 0x0112  # the EXIF tag
 
 
@@ -48,8 +55,9 @@ def decode(data: bytes) -> Decoded:
                     width, height = height, width
                 # JPEG can decode at 1/2, 1/4 or 1/8 scale: a thumbnail never needs full resolution.
                 image.draft("RGB", (THUMBNAIL_SIDE * 2, THUMBNAIL_SIDE * 2))
-                image.load()
-                return Decoded(kind, width, height, _thumbnail(ImageOps.exif_transpose(image)))
+                _check_memory(image)
+                _decode_every_frame(image)
+                return Decoded(kind, width, height, _thumbnail(image))
     except NotAnImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -58,11 +66,36 @@ def decode(data: bytes) -> Decoded:
         raise NotAnImageError(f"the image is damaged or truncated ({exc})") from exc
 
 
+def _check_memory(image: Image.Image) -> None:
+    width, height = image.size  # after draft(): what will really be decoded
+    if width * height * 4 > MAX_DECODED_BYTES:
+        megapixels = width * height / 1e6
+        raise NotAnImageError(
+            f"{megapixels:.0f} Mpx is more than this service decodes ({MAX_DECODED_BYTES // 4 // 10**6} Mpx)"
+        )
+
+
+def _decode_every_frame(image: Image.Image) -> None:
+    """Decode each frame (load() alone decodes the first), leaving the first one loaded."""
+    frames = getattr(image, "n_frames", 1)
+    if frames > MAX_FRAMES:
+        raise NotAnImageError(f"{frames} frames is more than this service decodes ({MAX_FRAMES})")
+    for index in range(frames):
+        image.seek(index)
+        image.load()
+    if frames > 1:
+        image.seek(0)
+        image.load()
+
+
 def _thumbnail(image: Image.Image) -> bytes:
-    frame = image.convert("RGBA" if _has_alpha(image) else "RGB")
-    frame.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    """Shrink first, then turn upright and convert: no copy of the full-size image is ever made."""
+    if image.mode not in ("RGB", "RGBA"):  # palette and grey images resize badly as they are
+        image = image.convert("RGBA" if _has_alpha(image) else "RGB")
+    image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    upright = ImageOps.exif_transpose(image)
     buffer = io.BytesIO()
-    frame.save(buffer, format="WEBP", quality=80, method=4)
+    upright.save(buffer, format="WEBP", quality=80, method=4)
     return buffer.getvalue()
 
 

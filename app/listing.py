@@ -51,17 +51,11 @@ class ListFilter:
 def time_bound(value: str, parameter: str, end: bool) -> int:
     """Epoch ms of an ISO-8601 date or date-time (UTC unless it says otherwise), inclusive.
 
-    As an end bound a date covers its whole day and a date-time without
-    fractions its whole second, so `to=2026-11-23` includes that day.
+    As an end bound a value covers everything it names: `to=2026-11-23` the
+    whole day, `to=2026-11-23T10` the whole hour, `...T10:15:30` that second.
     """
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            moment, span = datetime(day.year, day.month, day.day, tzinfo=UTC), 86_400_000
-        else:
-            moment = datetime.fromisoformat(value)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-            span = 1000 if moment.microsecond == 0 else 1
+        moment, span = _parse_moment(value)
     except ValueError:
         raise bad_request(
             "INVALID_PARAMETER",
@@ -69,6 +63,21 @@ def time_bound(value: str, parameter: str, end: bool) -> int:
         ) from None
     ms = int(moment.timestamp() * 1000)
     return min(max(ms + span - 1 if end else ms, 0), MAX_MS)
+
+
+def _parse_moment(value: str) -> tuple[datetime, int]:
+    """(the moment a value starts at, how many ms it spans); ValueError when it is not ISO-8601."""
+    if "T" not in value.upper() and " " not in value:
+        day = date.fromisoformat(value)  # also 20261123 and week dates such as 2026-W47-1
+        whole_week = re.fullmatch(r"\d{4}-?W\d{2}", value, re.IGNORECASE) is not None
+        return datetime(day.year, day.month, day.day, tzinfo=UTC), 86_400_000 * (7 if whole_week else 1)
+    moment = datetime.fromisoformat(value)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    clock = re.split(r"[Zz+\-]", re.split(r"[Tt ]", value, maxsplit=1)[1], maxsplit=1)[0]
+    if "." in clock or "," in clock:
+        return moment, 1
+    digits = sum(ch.isdigit() for ch in clock)
+    return moment, {2: 3_600_000, 4: 60_000}.get(digits, 1000)
 
 
 def plan(store: ImageStore, wanted: ListFilter) -> TimeQuery:

@@ -188,26 +188,6 @@ class ImageStore:
             Metadata={"image-id": image_id},
         )
 
-    def copy_object(self, source: str, key: str, content_type: str, image_id: str) -> bool:
-        """Copy inside the bucket (S3 does it; the bytes do not pass through the Lambda).
-
-        False when the source is gone.
-        """
-        try:
-            s3_client().copy_object(
-                Bucket=self.bucket,
-                Key=key,
-                CopySource={"Bucket": self.bucket, "Key": source},
-                ContentType=content_type,
-                Metadata={"image-id": image_id},
-                MetadataDirective="REPLACE",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                return False
-            raise
-        return True
-
     def read_object(self, key: str, first_bytes: int | None = None) -> bytes | None:
         """The object's bytes (only the first `first_bytes` if given), or None when there is no such object."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}

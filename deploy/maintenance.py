@@ -4,8 +4,8 @@
         Compares the bucket with the table: objects without rows, rows without
         objects, images without thumbnails, direct uploads pending past their
         form's expiry, deletes that did not finish, stray `incoming/` objects.
-        With --fix, repairs each (see Finding.repair). Exit status 1 when it
-        found something and did not fix it.
+        With --fix, repairs each (see Finding). Exit status 1 when something
+        is left: found without --fix, or not repaired.
     pending [--older-than-hours 24] [--purge]
         Direct uploads still `pending` after that long: listed, and with
         --purge deleted like any image.
@@ -105,6 +105,9 @@ def find(store: ImageStore, now: datetime, grace_minutes: float) -> list[Finding
 
 
 def _used_keys(row: dict[str, Any]) -> set[str]:
+    """The objects a ready image uses; a rejected upload uses none (its key is the incoming/ it had)."""
+    if row["status"] != READY:
+        return set()
     return {row["key"], row.get("thumbnail_key") or row["key"]}
 
 
@@ -141,15 +144,23 @@ def _remake_thumbnail(store: ImageStore, image_id: str) -> str:
 
 
 def reconcile(fix: bool, grace_minutes: float = 15.0, out: Any = None) -> list[Finding]:
-    """Report (and with `fix` repair) every inconsistency; returns the findings."""
+    """Report (and with `fix` repair) every inconsistency; returns what is left to fix."""
     out = out or sys.stdout
     store = ImageStore()
     findings = find(store, datetime.now().astimezone(), grace_minutes)
+    left = [] if fix else list(findings)
     for finding in findings:
-        done = repair(store, finding) if fix else ""
+        done = ""
+        if fix:
+            try:
+                done = repair(store, finding)
+            except Exception as exc:  # one finding that cannot be repaired must not stop the others
+                done = f"not repaired: {exc}"
+                left.append(finding)
         print(f"{finding}\t{done}".rstrip(), file=out)
-    print(f"{len(findings)} finding(s){'; fixed' if fix and findings else ''}", file=out)
-    return findings
+    fixed = f"; fixed {len(findings) - len(left)}, {len(left)} not" if fix and findings else ""
+    print(f"{len(findings)} finding(s){fixed}", file=out)
+    return left
 
 
 def pending(older_than_hours: float, purge: bool, out: Any = None) -> int:
@@ -179,8 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     stale.add_argument("--purge", action="store_true", help="delete them")
     args = parser.parse_args(argv)
     if args.command == "reconcile":
-        findings = reconcile(args.fix, args.grace_minutes)
-        return 1 if findings and not args.fix else 0
+        return 1 if reconcile(args.fix, args.grace_minutes) else 0
     pending(args.older_than_hours, args.purge)
     return 0
 

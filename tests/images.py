@@ -8,6 +8,14 @@ from pathlib import Path
 
 from PIL import Image
 
+# (Pillow format, the type the API records, the extension of the stored key) for each accepted format.
+FORMATS = [
+    ("JPEG", "image/jpeg", "jpg"),
+    ("PNG", "image/png", "png"),
+    ("GIF", "image/gif", "gif"),
+    ("WEBP", "image/webp", "webp"),
+]
+
 
 def image_bytes(
     fmt: str = "PNG", size: tuple[int, int] = (32, 24), color: tuple[int, int, int] = (200, 40, 90)

@@ -184,7 +184,7 @@ CASES = [
     ),
     Case("wrong method", lambda target: target.request("PUT", "/upload"), 405, "METHOD_NOT_ALLOWED"),
     Case("unknown route", get("/admin"), 404, "NOT_FOUND"),
-    Case("direct upload: broken JSON", post("/uploads", "application/json", b'{"user": '), 400, "INVALID_FIELD"),
+    Case("direct upload: broken JSON", post("/uploads", "application/json", b'{"user": '), 400, "NOT_JSON"),
     Case("direct upload: not JSON", post("/uploads", "text/plain", b"user=bob"), 400, "NOT_JSON"),
     Case("direct upload: 50 MiB + 1", direct(size=50 * MIB + 1), 413, "FILE_TOO_LARGE"),
     Case("direct upload: SVG", direct(content_type="image/svg+xml"), 415, "UNSUPPORTED_MEDIA_TYPE"),

@@ -248,8 +248,9 @@ def test_a_missing_api_key_is_explained_and_can_be_typed_in(browser: Browser, ta
     )
     page.click("summary")
     page.fill("#api-key", target.api_key)
-    page.press("#api-key", "Enter")
+    with page.expect_response(lambda response: "/list?" in response.url) as listed:
+        page.press("#api-key", "Enter")
 
-    expect(page.locator("#sentinel")).not_to_have_text("Loading\u2026")
+    assert listed.value.status == 200
     expect(page.locator("#status")).to_have_text("")
     page.close()

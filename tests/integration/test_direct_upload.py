@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from app import images, storage
+from app import images, imaging, storage
 from app.handler import lambda_handler
 from tests.images import image_bytes
 from tests.integration.lambda_client import LambdaContext, call, stored, upload
@@ -93,14 +93,12 @@ def test_start_refuses_bad_requests(aws: dict[str, Any], overrides: dict[str, An
 
 
 @pytest.mark.parametrize(
-    ("body", "content_type"),
-    [(b"{not json", "application/json"), (b"[]", "application/json"), (b"", "application/json")],
+    ("body", "code"), [(b"{not json", "NOT_JSON"), (b"[]", "INVALID_FIELD"), (b"", "INVALID_FIELD")]
 )
-def test_start_refuses_bodies_that_are_not_the_json_object(aws: dict[str, Any], body: bytes, content_type: str) -> None:
-    reply = call("POST", "/uploads", headers={"Content-Type": content_type}, body=body or None)
+def test_start_refuses_bodies_that_are_not_the_json_object(aws: dict[str, Any], body: bytes, code: str) -> None:
+    reply = call("POST", "/uploads", headers={"Content-Type": "application/json"}, body=body or None)
 
-    assert reply.status == 400
-    assert reply.json()["code"] in {"INVALID_FIELD", "MISSING_FIELD"}
+    assert (reply.status, reply.json()["code"]) == (400, code)
 
 
 def test_complete_before_the_file_arrived_is_409(aws: dict[str, Any]) -> None:
@@ -317,3 +315,66 @@ def test_processing_that_loses_the_race_answers_the_winner(
     reply = call("POST", f"/uploads/{image_id}/complete")
 
     assert (reply.status, reply.json()["status"]) == (200, "ready")
+
+
+def test_a_file_posted_again_during_processing_is_not_stored_unchecked(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image_id = start().json()["id"]
+    arrive(aws, image_id, image_bytes("PNG"))
+    decode = imaging.decode
+
+    def decode_then_swap(data: bytes) -> imaging.Decoded:
+        decoded = decode(data)
+        arrive(aws, image_id, b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "image/png")
+        return decoded
+
+    monkeypatch.setattr(imaging, "decode", decode_then_swap)
+
+    reply = call("POST", f"/uploads/{image_id}/complete")
+
+    assert (reply.status, reply.json()["status"]) == (200, "ready")
+    stored_bytes = aws["s3"].get_object(Bucket="images-bucket", Key=f"{image_id}.png")["Body"].read()
+    assert stored_bytes == image_bytes("PNG")  # what was checked, not what arrived later
+
+
+def test_an_image_deleted_during_processing_leaves_no_objects(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image_id = start().json()["id"]
+    arrive(aws, image_id, image_bytes("PNG"))
+    put = storage.ImageStore.put_object
+
+    def put_then_delete(self: storage.ImageStore, key: str, *args: Any) -> None:
+        put(self, key, *args)
+        if key.startswith("thumbnails/"):
+            assert call("DELETE", f"/delete/{image_id}").status == 200
+
+    monkeypatch.setattr(storage.ImageStore, "put_object", put_then_delete)
+
+    reply = call("POST", f"/uploads/{image_id}/complete")
+
+    assert (reply.status, reply.json()["code"]) == (404, "NOT_FOUND")
+    assert stored(aws) == ([], [])
+
+
+def test_mpo_jpegs_from_phones_are_jpegs(aws: dict[str, Any], tmp_path: Any) -> None:
+    path = tmp_path / "phone.jpg"
+    Image.new("RGB", (300, 200), (200, 10, 10)).save(
+        path, "MPO", save_all=True, append_images=[Image.new("RGB", (300, 200))]
+    )
+
+    reply = upload("user=bob", f"file=@{path}")
+
+    assert (reply.status, reply.json()["content_type"], reply.json()["width"]) == (201, "image/jpeg", 300)
+
+
+def test_images_too_large_to_decode_are_refused_not_crashed_on(aws: dict[str, Any], tmp_path: Any) -> None:
+    path = tmp_path / "huge.png"
+    Image.new("RGBA", (9000, 9000)).save(path)  # 0.3 MB on disk, 324 MB decoded
+
+    reply = upload("user=bob", f"file=@{path}")
+
+    assert (reply.status, reply.json()["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert "Mpx is more than this service decodes" in reply.json()["error"]
+    assert stored(aws) == ([], [])

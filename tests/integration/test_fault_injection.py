@@ -106,8 +106,8 @@ def test_start_of_a_direct_upload(aws: dict[str, Any]) -> None:
         ("s3", "HeadObject", 1, []),
         ("s3", "GetObject", 1, []),  # the first bytes
         ("s3", "GetObject", 2, []),  # the whole file
-        ("s3", "CopyObject", 1, []),
-        ("s3", "PutObject", 1, []),  # the thumbnail
+        ("s3", "PutObject", 1, []),  # the image at its final key
+        ("s3", "PutObject", 2, []),  # the thumbnail
         ("dynamodb", "TransactWriteItems", 1, []),  # pending -> ready
         ("s3", "DeleteObject", 1, None),  # incoming/ after success: not a failure for the client
     ],

@@ -142,6 +142,10 @@ def test_a_cursor_carries_over_to_other_filters_as_a_position(gallery: list[dict
         ("2026-03-01T01:00:00+01:00", False, T0),
         ("2026-03-01T00:00:00.250", True, T0 + 250),
         ("2026-03-01T00:00:00", False, T0),
+        ("20260301", True, T0 + DAY_MS - 1),
+        ("2026-03-01T00", True, T0 + 3_600_000 - 1),
+        ("2026-03-01T00:00", True, T0 + 60_000 - 1),
+        ("2026-W09", True, T0 + DAY_MS - 1),  # the week: Monday 23 February to Sunday 1 March
     ],
 )
 def test_time_bounds_are_inclusive_and_utc(value: str, end: bool, expected: int) -> None:

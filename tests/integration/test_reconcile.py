@@ -102,7 +102,7 @@ def test_the_command_line_exits_1_when_something_is_left_to_fix(
     assert maintenance.main(["reconcile", "--grace-minutes", "0"]) == 1
     assert maintenance.main(["reconcile", "--grace-minutes", "0", "--fix"]) == 0
     assert maintenance.main(["reconcile", "--grace-minutes", "0"]) == 0
-    assert "1 finding(s); fixed" in capsys.readouterr().out
+    assert "1 finding(s); fixed 1, 0 not" in capsys.readouterr().out
 
 
 def test_reconcile_never_scans(aws: dict[str, Any]) -> None:
@@ -112,3 +112,28 @@ def test_reconcile_never_scans(aws: dict[str, Any]) -> None:
     )
 
     assert fix() == []
+
+
+def test_a_rejected_uploads_leftover_file_is_found(aws: dict[str, Any]) -> None:
+    image_id = start_direct(aws)
+    aws["s3"].put_object(Bucket="images-bucket", Key=f"incoming/{image_id}", Body=b"not an image")
+    assert call("POST", f"/uploads/{image_id}/complete").status == 415
+    aws["s3"].put_object(Bucket="images-bucket", Key=f"incoming/{image_id}", Body=b"posted again")
+
+    assert findings() == [("stray-object", image_id, f"incoming/{image_id}")]
+
+
+def test_one_finding_that_cannot_be_repaired_does_not_stop_the_others(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = upload("user=bob", "file=@sample.png").json()
+    aws["s3"].delete_object(Bucket="images-bucket", Key=f"thumbnails/{broken['id']}.webp")
+    aws["s3"].put_object(Bucket="images-bucket", Key=broken["key"], Body=b"no longer an image")
+    aws["s3"].put_object(Bucket="images-bucket", Key=f"{ORPHAN}.png", Body=b"x")
+    out = io.StringIO()
+
+    left = maintenance.reconcile(fix=True, grace_minutes=0, out=out)
+
+    assert [f.kind for f in left] == ["missing-thumbnail"]  # its image no longer decodes
+    assert "not repaired:" in out.getvalue()
+    assert findings() == [("missing-thumbnail", broken["id"], f"thumbnails/{broken['id']}.webp")]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.images import image_bytes, png_of_size, write
+from tests.images import FORMATS, image_bytes, png_of_size, write
 from tests.integration.lambda_client import call, objects_of, stored, upload
 
 MIB = 1024 * 1024
@@ -48,15 +48,7 @@ def test_upload_stores_object_and_row_and_answers_201(aws: dict[str, Any]) -> No
     assert [row["id"] for row in rows] == [body["id"]]
 
 
-@pytest.mark.parametrize(
-    ("fmt", "mime", "extension"),
-    [
-        ("JPEG", "image/jpeg", "jpg"),
-        ("PNG", "image/png", "png"),
-        ("GIF", "image/gif", "gif"),
-        ("WEBP", "image/webp", "webp"),
-    ],
-)
+@pytest.mark.parametrize(("fmt", "mime", "extension"), FORMATS)
 def test_type_comes_from_the_bytes_not_the_name_or_declared_type(
     tmp_path: Path, aws: dict[str, Any], fmt: str, mime: str, extension: str
 ) -> None:

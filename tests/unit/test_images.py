@@ -6,18 +6,10 @@ import pytest
 
 from app import images
 from app.errors import ApiError
-from tests.images import image_bytes
+from tests.images import FORMATS, image_bytes
 
 
-@pytest.mark.parametrize(
-    ("fmt", "mime", "extension"),
-    [
-        ("JPEG", "image/jpeg", "jpg"),
-        ("PNG", "image/png", "png"),
-        ("GIF", "image/gif", "gif"),
-        ("WEBP", "image/webp", "webp"),
-    ],
-)
+@pytest.mark.parametrize(("fmt", "mime", "extension"), FORMATS)
 def test_sniff_recognises_the_four_formats(fmt: str, mime: str, extension: str) -> None:
     assert images.sniff(image_bytes(fmt)) == images.ImageType(mime, extension)
 
