@@ -216,7 +216,7 @@ def usage(base_url: str, inspect: str, key_source: str = "") -> str:
   ID=$(curl -s{h} $BASE/list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
   curl -s{h} $BASE/view/$ID
   curl -s{h} -X DELETE $BASE/delete/$ID
-  Docs: $BASE/swagger (Swagger UI) and $BASE/openapi.json
+  Gallery: open $BASE/ in a browser. Docs: $BASE/swagger and $BASE/openapi.json
 
 Look inside:
   {inspect} s3 ls s3://{settings.bucket}
