@@ -21,7 +21,7 @@ for arg in "$@"; do
   case "$arg" in
     -v|--verbose) VERBOSE=1 ;;
     --api-key) API_KEY=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "deploy.sh: unknown option $arg (try -h)" >&2; exit 2 ;;
   esac
 done
