@@ -50,7 +50,7 @@ from app.storage import DELETING, PENDING, READY, REJECTED, ImageStore
 if TYPE_CHECKING:
     from app.imaging import Decoded
 
-ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+ID_RE = re.compile(rf"^{schema.ID_PATTERN}$")
 MAX_NAME = 255
 TAG_RE = re.compile(TAG_PATTERN)
 MAX_TAGS = 10

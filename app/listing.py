@@ -16,7 +16,7 @@ from app import schema
 from app.errors import bad_request
 from app.storage import READY, ImageStore, TimeQuery
 
-SORT_KEY_RE = re.compile(r"^\d{13}#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SORT_KEY_RE = re.compile(rf"^\d{{13}}#{schema.ID_PATTERN}$")
 MAX_MS = 10**13 - 1  # sort keys hold 13 digits of milliseconds
 
 

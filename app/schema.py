@@ -13,6 +13,9 @@ from typing import Any
 # Image rows, keyed by id.  Every row carries `status` and a `sort_key`
 # ("<created_ms, 13 digits>#<id>"): a string that orders by creation time and
 # is unique, so pages never tie and cursors name one exact position.
+# Image ids are UUIDs (uuid4, lower case): keys, sort keys and cursors all contain one.
+ID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
 BY_STATUS_INDEX = "by-status"  # all images of one status, by time
 BY_USER_INDEX = "by-user"  # one user's images of one status, by time (user_status = "<user>#<status>")
 

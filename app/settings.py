@@ -40,8 +40,6 @@ class Settings:
     max_direct_upload_bytes: int = field(default_factory=lambda: _int("MAX_DIRECT_UPLOAD_BYTES", 50 * MIB))
     url_expires_in: int = field(default_factory=lambda: _int("URL_EXPIRES_IN", 3600))
     direct_upload_expires_in: int = field(default_factory=lambda: _int("DIRECT_UPLOAD_EXPIRES_IN", 900))
-    list_default_limit: int = 100
-    list_max_limit: int = 1000
 
 
 @lru_cache(maxsize=1)

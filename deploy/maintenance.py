@@ -27,16 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app import images, listing
+from app import images, listing, schema
 from app.errors import ApiError
 from app.settings import get_settings
 from app.storage import DELETING, PENDING, READY, REJECTED, ImageStore
 
 PAGE = 200
 FIELDS = ("id", "status", "key", "thumbnail_key", "sort_key", "created_at")
-KEY_RE = re.compile(
-    r"^(?:incoming/|thumbnails/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\.\w+)?$"
-)
+KEY_RE = re.compile(rf"^(?:incoming/|thumbnails/)?({schema.ID_PATTERN})(?:\.\w+)?$")
 
 
 @dataclass(frozen=True)
