@@ -115,7 +115,7 @@ def list_images(
         query["cursor"] = next_cursor
         headers["Link"] = f'<?{urlencode(query)}>; rel="next"'
     if thumbnails:  # signing is local but not free (~0.4 ms a URL): only for those who ask
-        rows = [{**row, "thumbnail_url": images.presigned_urls(store(), row)["thumbnail_url"]} for row in rows]
+        rows = [{**row, "thumbnail_url": images.thumbnail_url(store(), row)} for row in rows]
     body = [ImageSummary.model_validate(row) for row in _with_filename(rows)]
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, headers)
 

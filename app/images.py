@@ -365,17 +365,21 @@ def content_disposition(row: dict[str, Any], download: bool) -> str:
     return disposition
 
 
+def thumbnail_url(store: ImageStore, row: dict[str, Any]) -> str | None:
+    """Presigned URL of a ready image's thumbnail, or None."""
+    thumbnail = row.get("thumbnail_key")
+    if row["status"] != READY or not thumbnail:
+        return None
+    return store.presigned_get(thumbnail, get_settings().url_expires_in)
+
+
 def presigned_urls(store: ImageStore, row: dict[str, Any], download: bool = False) -> dict[str, Any]:
     """`url` and `thumbnail_url` of a ready image (None otherwise), and `expires_in`."""
     expires_in = get_settings().url_expires_in
-    if row["status"] != READY:
-        return {"url": None, "thumbnail_url": None, "expires_in": expires_in}
-    thumbnail = row.get("thumbnail_key")
-    return {
-        "url": store.presigned_get(row["key"], expires_in, content_disposition(row, download)),
-        "thumbnail_url": store.presigned_get(thumbnail, expires_in) if thumbnail else None,
-        "expires_in": expires_in,
-    }
+    url = None
+    if row["status"] == READY:
+        url = store.presigned_get(row["key"], expires_in, content_disposition(row, download))
+    return {"url": url, "thumbnail_url": thumbnail_url(store, row), "expires_in": expires_in}
 
 
 def delete_image(store: ImageStore, image_id: str) -> dict[str, Any]:
