@@ -44,8 +44,9 @@ from app import schema
 from app.errors import ApiError, bad_request, not_found
 from app.models import TAG_PATTERN
 from app.observability import logger, metrics
+from app.schema import DELETING, PENDING, READY, REJECTED
 from app.settings import get_settings
-from app.storage import DELETING, PENDING, READY, REJECTED, ImageStore
+from app.storage import ImageStore
 
 if TYPE_CHECKING:
     from app.imaging import Decoded

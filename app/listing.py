@@ -14,7 +14,8 @@ from typing import Any
 
 from app import schema
 from app.errors import bad_request
-from app.storage import READY, ImageStore, TimeQuery
+from app.schema import READY
+from app.storage import ImageStore, TimeQuery
 
 SORT_KEY_RE = re.compile(rf"^\d{{13}}#{schema.ID_PATTERN}$")
 MAX_MS = 10**13 - 1  # sort keys hold 13 digits of milliseconds

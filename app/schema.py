@@ -39,8 +39,12 @@ TAG_ITEM_FIELDS = (
     "height",
     "thumbnail_key",
 )
+READY = "ready"  # processed, listed by default
+PENDING = "pending"  # a direct upload whose file may not have arrived yet
+REJECTED = "rejected"  # a direct upload that was not an accepted image; its object is deleted
+DELETING = "deleting"  # a tombstone: out of every listing, its objects on their way out
 # Rows of these statuses are in the user index and have tag items; `deleting` rows are not.
-LISTED_STATUSES = ("ready", "pending", "rejected")
+LISTED_STATUSES = (READY, PENDING, REJECTED)
 
 
 def sort_key(created_ms: int, image_id: str) -> str:

@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-READY = "ready"  # processed, listed by default
-PENDING = "pending"  # a direct upload whose file may not have arrived yet
-REJECTED = "rejected"  # a direct upload that was not an accepted image; its object is deleted
-DELETING = "deleting"  # a tombstone: out of every listing, its objects on their way out
 # A page with a filter may need several Queries; never more than this many per request.
 MAX_READS_PER_PAGE = 10
 FILTERED_READ_SIZE = 200

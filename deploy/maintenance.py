@@ -29,8 +29,9 @@ from typing import Any
 
 from app import images, listing, schema
 from app.errors import ApiError
+from app.schema import DELETING, PENDING, READY, REJECTED
 from app.settings import get_settings
-from app.storage import DELETING, PENDING, READY, REJECTED, ImageStore
+from app.storage import ImageStore
 
 PAGE = 200
 FIELDS = ("id", "status", "key", "thumbnail_key", "sort_key", "created_at")
