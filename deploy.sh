@@ -153,14 +153,14 @@ if query lambda get-function --function-name "$FUNCTION_NAME" >/dev/null; then
   cli lambda update-function-code --function-name "$FUNCTION_NAME" --zip-file "fileb://$ZIP" --architectures "$ARCH"
   cli lambda wait function-updated-v2 --function-name "$FUNCTION_NAME"
   cli lambda update-function-configuration --function-name "$FUNCTION_NAME" --runtime "$RUNTIME" \
-    --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 60 --memory-size 1024 \
+    --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout "$FUNCTION_TIMEOUT" --memory-size "$FUNCTION_MEMORY_MB" \
     --environment "$FUNCTION_ENV"
   cli lambda wait function-updated-v2 --function-name "$FUNCTION_NAME"
 else
   # A role just created may not be assumable yet on AWS ("cannot be assumed by Lambda"): retry a few times.
   for attempt in 1 2 3 4 5 6; do
     cli lambda create-function --function-name "$FUNCTION_NAME" --runtime "$RUNTIME" --architectures "$ARCH" \
-      --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout 60 --memory-size 1024 \
+      --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout "$FUNCTION_TIMEOUT" --memory-size "$FUNCTION_MEMORY_MB" \
       --zip-file "fileb://$ZIP" --environment "$FUNCTION_ENV" && break
     [ "$attempt" = 6 ] && die "could not create the function"
     echo "    the role is not assumable yet; retrying in 5 s" >&2

@@ -1,34 +1,45 @@
-"""Pixel work with Pillow: decode and measure an image, make its thumbnail.
+"""Pixel work with Pillow: measure an image from its headers, decode it, make its thumbnail.
 
 Imported only where an image is processed (upload and the processing of a
 direct upload), so that routes that only read metadata keep their cold start.
+Order matters: open (headers only) -> draft -> measure and check the limits
+(app/image_limits.py) -> only then anything that reads pixel data, EXIF
+included (a PNG's EXIF may follow its pixels, and reading it decodes them).
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from app import image_limits
+from app.image_limits import ImageRejectedError, ImageTooLargeError, NotAnImageError
+from app.settings import get_settings
+
+__all__ = ["Decoded", "ImageRejectedError", "ImageTooLargeError", "NotAnImageError", "decode"]
 
 THUMBNAIL_SIDE = 256
-# Pillow warns above this many pixels and refuses above twice that; a phone photo is
-# 12-50 Mpx. A warning is treated as a refusal: a decompression bomb must not reach memory.
-Image.MAX_IMAGE_PIXELS = 100_000_000
-# What the pixels may take once decoded, counted as 4 bytes a pixel (RGBA, the widest
-# mode a thumbnail goes through), so that one image fits a 1 GB function with room to
-# spare. JPEG decodes at a reduced scale for the thumbnail, so only the scaled size counts;
-# a PNG, GIF or WebP decodes whole: about 67 Mpx at most.
-MAX_DECODED_BYTES = 256 * 1024 * 1024
-MAX_FRAMES = 1000  # every frame of an animation is decoded, so that a truncated one is refused
+# Pillow's own limits, set deliberately rather than left at their defaults:
+# - nothing over MAX_DECLARED_PIXELS gets past its header (Pillow warns above the limit and
+#   refuses above twice it; decode() treats the warning as a refusal);
+# - a truncated image is an error, never a partly grey picture;
+# - PNG text chunks (tEXt, zTXt, iTXt, and iCCP profiles, which share the limit) inflate to at
+#   most 1 MiB each and 2 MiB together.
+Image.MAX_IMAGE_PIXELS = image_limits.MAX_DECLARED_PIXELS
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+PngImagePlugin.MAX_TEXT_CHUNK = image_limits.MAX_METADATA_BYTES
+PngImagePlugin.MAX_TEXT_MEMORY = 2 * image_limits.MAX_METADATA_BYTES
+# The plugins Pillow may try: nothing else is ever parsed (MPO is JPEG's plugin).
+PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 # Pillow calls a JPEG with extra pictures (MPF: phones' depth or HDR maps) "MPO"; it is a JPEG.
 FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 _ORIENTATION = 0x0112  # the EXIF tag
-
-
-class NotAnImageError(ValueError):
-    """The bytes do not decode as one of the accepted formats (the message says why)."""
+DAMAGED = "damaged or truncated"
 
 
 @dataclass(frozen=True)
@@ -41,45 +52,70 @@ class Decoded:
     thumbnail_extension: str = "webp"
 
 
-def decode(data: bytes) -> Decoded:
-    """Decode the whole image (a truncated or corrupt file is refused) and make its thumbnail."""
+def decode(data: bytes, budget: int | None = None) -> Decoded:
+    """Check the limits, decode the whole image (a truncated or corrupt file is refused), thumbnail it.
+
+    Raises ImageTooLargeError or NotAnImageError, whose messages are written
+    here for people: never an exception's text, a repr or a path.
+    """
+    budget = get_settings().decode_budget_bytes if budget is None else budget
+    with _pillow_errors(), Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as image:
+        kind = FORMATS.get(image.format or "")
+        if kind is None:
+            raise NotAnImageError("its format is not accepted")
+        declared = image.size
+        # JPEG can decode at 1/2, 1/4 or 1/8 scale: a thumbnail never needs full resolution.
+        image.draft("RGB", (THUMBNAIL_SIDE * 2, THUMBNAIL_SIDE * 2))
+        image_limits.check(image_limits.measure(image, data, declared), budget)
+        image_limits.check_metadata(image.info)
+        width, height = _displayed_size(image, declared)
+        _decode_every_frame(image, kind)
+        image_limits.check_metadata(image.info)  # what followed the pixels (a PNG's late eXIf chunk)
+        return Decoded(kind, width, height, _thumbnail(image))
+
+
+@contextmanager
+def _pillow_errors() -> Iterator[None]:
+    """Pillow's refusals as this service's, with messages of our own."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                kind = FORMATS.get(image.format or "")
-                if kind is None:
-                    raise NotAnImageError(f"{image.format or 'unknown'} images are not accepted")
-                width, height = image.size  # from the header, before draft() scales it down
-                if image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):  # shown rotated by 90 degrees
-                    width, height = height, width
-                # JPEG can decode at 1/2, 1/4 or 1/8 scale: a thumbnail never needs full resolution.
-                image.draft("RGB", (THUMBNAIL_SIDE * 2, THUMBNAIL_SIDE * 2))
-                _check_memory(image)
-                _decode_every_frame(image)
-                return Decoded(kind, width, height, _thumbnail(image))
-    except NotAnImageError:
+            yield
+    except ImageRejectedError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise NotAnImageError(str(exc)) from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # what Pillow raises for broken files
-        raise NotAnImageError(f"the image is damaged or truncated ({exc})") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        limit = image_limits.MAX_DECLARED_PIXELS // 1_000_000
+        raise ImageTooLargeError(
+            f"it declares more than {limit} Mpx; this service decodes at most {limit} Mpx"
+        ) from exc
+    except ValueError as exc:
+        if "MAX_TEXT" in str(exc):  # PngImagePlugin's MAX_TEXT_CHUNK / MAX_TEXT_MEMORY (set above)
+            limit = image_limits.MAX_METADATA_BYTES // image_limits.MIB
+            raise ImageTooLargeError(
+                f"its text or ICC chunks are too large; this service reads at most {limit} MiB of each "
+                f"and {2 * limit} MiB in all"
+            ) from exc
+        raise NotAnImageError(DAMAGED) from exc
+    except UnidentifiedImageError as exc:
+        raise NotAnImageError("its format is not recognised") from exc
+    except (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError) as exc:  # Pillow on malformed files
+        raise NotAnImageError(DAMAGED) from exc
 
 
-def _check_memory(image: Image.Image) -> None:
-    width, height = image.size  # after draft(): what will really be decoded
-    if width * height * 4 > MAX_DECODED_BYTES:
-        megapixels = width * height / 1e6
-        raise NotAnImageError(
-            f"{megapixels:.0f} Mpx is more than this service decodes ({MAX_DECODED_BYTES // 4 // 10**6} Mpx)"
-        )
+def _displayed_size(image: Image.Image, declared: tuple[int, int]) -> tuple[int, int]:
+    """Width and height as shown: swapped when EXIF says the picture is turned by 90 degrees."""
+    width, height = declared
+    if image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):
+        return height, width
+    return width, height
 
 
-def _decode_every_frame(image: Image.Image) -> None:
-    """Decode each frame (load() alone decodes the first), leaving the first one loaded."""
-    frames = getattr(image, "n_frames", 1)
-    if frames > MAX_FRAMES:
-        raise NotAnImageError(f"{frames} frames is more than this service decodes ({MAX_FRAMES})")
+def _decode_every_frame(image: Image.Image, kind: str) -> None:
+    """Decode each frame of an animation (load() alone decodes the first), leaving the first loaded.
+
+    A JPEG's further pictures (MPO: depth or gain maps) are not needed: only its first is decoded.
+    """
+    frames = 1 if kind == "jpeg" else getattr(image, "n_frames", 1)
     for index in range(frames):
         image.seek(index)
         image.load()
@@ -89,7 +125,8 @@ def _decode_every_frame(image: Image.Image) -> None:
 
 
 def _thumbnail(image: Image.Image) -> bytes:
-    """Shrink first, then turn upright and convert: no copy of the full-size image is ever made."""
+    """Convert palette and grey images (they resize badly as they are), shrink, then turn upright:
+    only the thumbnail is ever turned, never the full-size image."""
     if image.mode not in ("RGB", "RGBA"):  # palette and grey images resize badly as they are
         image = image.convert("RGBA" if _has_alpha(image) else "RGB")
     image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)

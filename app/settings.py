@@ -40,6 +40,20 @@ class Settings:
     max_direct_upload_bytes: int = field(default_factory=lambda: _int("MAX_DIRECT_UPLOAD_BYTES", 50 * MIB))
     url_expires_in: int = field(default_factory=lambda: _int("URL_EXPIRES_IN", 3600))
     direct_upload_expires_in: int = field(default_factory=lambda: _int("DIRECT_UPLOAD_EXPIRES_IN", 900))
+    # Seconds a function may run (deploy.sh sets it): how long a delete in flight holds its image.
+    function_timeout: int = field(default_factory=lambda: _int("FUNCTION_TIMEOUT", 60))
+    # The function's memory: Lambda tells its code in AWS_LAMBDA_FUNCTION_MEMORY_SIZE; deploy.sh
+    # reads FUNCTION_MEMORY_MB to set it. Everything an image decode may hold follows from it.
+    memory_mb: int = field(
+        default_factory=lambda: _int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", _int("FUNCTION_MEMORY_MB", 1024))
+    )
+    # What decoding one image may hold at once. 3/8 of the function leaves room for the
+    # runtime (~130 MB), the request's own copies of the file, and S3's buffers.
+    decode_budget_mb: int = field(default_factory=lambda: _int("DECODE_BUDGET_MB", 0))
+
+    @property
+    def decode_budget_bytes(self) -> int:
+        return (self.decode_budget_mb or self.memory_mb * 3 // 8) * MIB
 
 
 @lru_cache(maxsize=1)

@@ -214,6 +214,26 @@ def multipart_throughput() -> dict[str, Any]:
     return {**stats, "mib_per_s": round(4 / (stats["median_ms"] / 1000), 1)}
 
 
+def hostile_images() -> dict[str, Any]:
+    """The bomb catalogue (tests/bombs.py), each handled alone: the worst accepted and refused, by memory and time."""
+    from tests.bomb_runner import MEMORY_MB, run
+    from tests.bombs import CATALOGUE
+
+    results = run([bomb.name for bomb in CATALOGUE])
+    report: dict[str, Any] = {"function_memory_mb": MEMORY_MB, "cases": len(results)}
+    for verdict, chosen in (
+        ("accepted", [r for r in results if r.status == 201]),
+        ("refused", [r for r in results if r.status != 201]),
+    ):
+        for measure in ("peak_mib", "seconds"):
+            worst = max(chosen, key=lambda result: getattr(result, measure))
+            report[f"worst {verdict} by {measure}"] = {
+                "name": worst.name, "bytes": worst.size, "status": worst.status,
+                "peak_mib": worst.peak_mib, "ms": round(worst.seconds * 1000, 1),
+            }  # fmt: skip
+    return report
+
+
 def cold_import() -> dict[str, Any]:
     code = "import time; t = time.perf_counter(); import app.handler; print((time.perf_counter() - t) * 1000)"
     samples = [
@@ -248,6 +268,7 @@ def main() -> int:
     report["zip_bytes"] = zip_path.stat().st_size if zip_path.exists() else None
     report["multipart_4mib"] = multipart_throughput()
     report["upload_4mib"] = upload_memory()
+    report["hostile_images"] = hostile_images()
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
@@ -272,6 +293,11 @@ def print_table(report: dict[str, Any]) -> None:
     upload = report["upload_4mib"]
     print(f"4 MiB upload through the handler: {upload['duration_ms']} ms, peak Python memory", end=" ")
     print(f"{upload['peak_python_mib']} MiB")
+    hostile = report["hostile_images"]
+    print(f"\nhostile images ({hostile['cases']} cases, each alone, function of {hostile['function_memory_mb']} MB)")
+    for name, worst in hostile.items():
+        if isinstance(worst, dict):
+            print(f"  {name:<26} {worst['name']:<40} {worst['peak_mib']:>7.1f} MiB peak {worst['ms']:>8.1f} ms")
     print(f"\nwritten to {OUT.relative_to(ROOT)}")
 
 

@@ -61,6 +61,9 @@ def service_env() -> dict[str, str]:
         "URL_EXPIRES_IN": str(settings.url_expires_in),
         "MAX_DIRECT_UPLOAD_BYTES": str(settings.max_direct_upload_bytes),
         "DIRECT_UPLOAD_EXPIRES_IN": str(settings.direct_upload_expires_in),
+        "FUNCTION_TIMEOUT": str(settings.function_timeout),
+        "FUNCTION_MEMORY_MB": str(settings.memory_mb),
+        "DECODE_BUDGET_MB": str(settings.decode_budget_mb),  # 0: 3/8 of the function's memory
     }
 
 

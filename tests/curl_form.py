@@ -35,4 +35,6 @@ def curl_form(*fields: str, cwd: str | None = None) -> tuple[str, bytes]:
     thread.join(10)
     server.server_close()
     captured = _Capture.captured
-    return str(captured["content_type"]), bytes(captured["body"])  # type: ignore[arg-type]
+    body = captured["body"]
+    assert isinstance(body, bytes)
+    return str(captured["content_type"]), body

@@ -24,7 +24,7 @@ def proxy_event(
     body: bytes | None = None,
 ) -> dict[str, Any]:
     """The event API Gateway sends for this request, binary bodies base64-encoded as the API is configured."""
-    event = copy.deepcopy(RECORDED)
+    event: dict[str, Any] = copy.deepcopy(RECORDED)
     headers = {"Host": "localhost:4566", "User-Agent": "curl/7.88.1", "Accept": "*/*", **(headers or {})}
     multi_query = {k: v if isinstance(v, list) else [v] for k, v in (query or {}).items()}
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from aws_lambda_powertools.utilities.typing import LambdaContext as PowertoolsContext
+
 from app import storage
 from tests.curl_form import curl_form
 from tests.events import DATA, proxy_event
@@ -23,7 +25,9 @@ class Reply:
         return json.loads(self.body)
 
 
-class LambdaContext:
+class LambdaContext(PowertoolsContext):
+    """What the runtime passes as `context`, as far as the handler reads it."""
+
     function_name = "image-api"
     memory_limit_in_mb = 512
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:image-api"

@@ -13,6 +13,7 @@ from PIL import Image
 
 from app import images, imaging, storage
 from app.handler import lambda_handler
+from tests import bombs
 from tests.images import image_bytes
 from tests.integration.lambda_client import LambdaContext, call, stored, upload
 
@@ -375,6 +376,26 @@ def test_images_too_large_to_decode_are_refused_not_crashed_on(aws: dict[str, An
 
     reply = upload("user=bob", f"file=@{path}")
 
-    assert (reply.status, reply.json()["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
-    assert "Mpx is more than this service decodes" in reply.json()["error"]
+    assert (reply.status, reply.json()["code"]) == (413, "IMAGE_TOO_LARGE")
+    assert reply.json()["error"] == (
+        "the image is too large: decoding it takes about 635 MiB; "
+        "this service decodes images of up to 384 MiB (a still PNG of about 48 Mpx)"
+    )
     assert stored(aws) == ([], [])
+
+
+def test_a_direct_upload_too_large_to_decode_is_rejected_with_its_limit(aws: dict[str, Any]) -> None:
+    image_id = start().json()["id"]
+    arrive(aws, image_id, bombs.gif((8_000, 8_000), 200), "image/gif")
+
+    reply = call("POST", f"/uploads/{image_id}/complete")
+
+    message = (
+        "the image is too large: its 200 frames of 64.0 Mpx each are 12800 Mpx to decode; "
+        "this service decodes at most 300 Mpx of frames"
+    )
+    assert (reply.status, reply.json()["code"], reply.json()["error"]) == (413, "IMAGE_TOO_LARGE", message)
+    assert stored(aws)[0] == []
+    view = call("GET", f"/view/{image_id}").json()
+    assert (view["status"], view["rejection_reason"]) == ("rejected", message.removeprefix("the image is too large: "))
+    assert call("POST", f"/uploads/{image_id}/complete").json()["error"] == message  # every time

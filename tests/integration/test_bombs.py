@@ -1,0 +1,39 @@
+"""The bomb catalogue (tests/bombs.py): each hostile image is refused, or accepted when it is within
+the limits, by a handler whose peak memory stays under the decode budget and whose time stays under
+a few seconds, and whose error message is fit for a client.
+
+The whole catalogue runs once, in a separate warm process that forks for each case
+(tests/bomb_runner.py), so each peak is that of one request alone.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.settings import MIB, Settings
+from tests.bomb_runner import MEMORY_MB, Measured, run
+from tests.bombs import CATALOGUE, Bomb
+from tests.hygiene import assert_clean_message
+
+BUDGET_MIB = Settings(memory_mb=MEMORY_MB, decode_budget_mb=0).decode_budget_bytes // MIB
+SECONDS = 4.0  # worst accepted case here: about 1.7 s
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict[str, Measured]:
+    return {result.name: result for result in run([bomb.name for bomb in CATALOGUE])}
+
+
+@pytest.mark.parametrize("bomb", CATALOGUE, ids=lambda bomb: bomb.name)
+def test_bomb(bomb: Bomb, measured: dict[str, Measured]) -> None:
+    result = measured[bomb.name]
+
+    assert (result.status, result.code) == (bomb.status, bomb.code), result.error
+    assert 0 <= result.peak_mib < BUDGET_MIB, f"peak {result.peak_mib} MiB"
+    assert result.seconds < SECONDS
+    if result.estimate_mib is not None and result.status == 201:
+        assert result.peak_mib <= result.estimate_mib, "app.image_limits underestimates what decoding holds"
+    if result.error is not None:
+        assert_clean_message(result.error)
+    if bomb.code == "IMAGE_TOO_LARGE":
+        assert "at most" in result.error or "up to" in result.error, "the message names the limit"
