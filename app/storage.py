@@ -255,20 +255,25 @@ class ImageStore:
         return from_item(item) if item else None
 
     def replace_row(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-        """Replace a row and move its tag items, all or nothing, if the row still has `old`'s status.
+        """Replace a row and move its tag items, all or nothing, if the row is still as `old` saw it.
 
         Every status change goes through here (pending to ready or rejected, any
-        status to the `deleting` tombstone). False when the row is gone or its
-        status changed meanwhile: the caller's view of it is stale.
+        status to the `deleting` tombstone, a tombstone to its new deleter). False
+        when the row is gone, or its status or deleter changed meanwhile: the
+        caller's view of it is stale.
         """
+        condition, values = "#status = :seen", {":seen": {"S": old["status"]}}
+        if old.get("delete_claim"):
+            condition += " AND delete_claim = :claim"
+            values[":claim"] = {"S": old["delete_claim"]}
         writes: list[Any] = [
             {
                 "Put": {
                     "TableName": self.table,
                     "Item": to_item(new),
-                    "ConditionExpression": "#status = :seen",
+                    "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {":seen": {"S": old["status"]}},
+                    "ExpressionAttributeValues": values,
                 }
             },
             *({"Delete": {"TableName": self.tags_table, "Key": _tag_key(item)}} for item in self.tag_items(old)),
@@ -283,8 +288,30 @@ class ImageStore:
             raise
         return True
 
-    def delete_row(self, image_id: str) -> None:
-        dynamodb_client().delete_item(TableName=self.table, Key={"id": {"S": image_id}})
+    def delete_row(self, image_id: str, claim: str) -> bool:
+        """Delete a tombstone if `claim` still holds it; False when another deleter took it over (or it is gone)."""
+        try:
+            dynamodb_client().delete_item(
+                TableName=self.table,
+                Key={"id": {"S": image_id}},
+                ConditionExpression="delete_claim = :claim",
+                ExpressionAttributeValues={":claim": {"S": claim}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_claim(self, image_id: str, claim: str) -> None:
+        """End a failed deleter's hold on its tombstone, so that a retry takes over at once."""
+        dynamodb_client().update_item(
+            TableName=self.table,
+            Key={"id": {"S": image_id}},
+            UpdateExpression="SET delete_until = :zero",
+            ConditionExpression="delete_claim = :claim",
+            ExpressionAttributeValues={":claim": {"S": claim}, ":zero": {"N": "0"}},
+        )
 
     def query_page(self, query: TimeQuery, limit: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Up to `limit` rows in time order after position `after`, and the position to continue from.

@@ -63,16 +63,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(api_key: str | None = None, quiet: bool = True) -> Iterator[Api]:
-    """`python -m deploy.local` on free ports, with its own embedded S3 and DynamoDB, until the block ends."""
+def local_server(api_key: str | None = None, quiet: bool = True, storage: str | None = None) -> Iterator[Api]:
+    """`python -m deploy.local` on free ports until the block ends, with its own embedded S3 and
+    DynamoDB, or with those at `storage` (another local server's: two execution environments)."""
     port, aws_port = free_port(), free_port()
     command = [sys.executable, "-m", "deploy.local", "--port", str(port), "--aws-port", str(aws_port)]
     if api_key:
         command += ["--api-key", api_key]
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_API_KEY")}
+    if storage:  # moto takes any credentials; the embedded one sets these itself
+        env.update(AWS_ENDPOINT_URL=storage, PUBLIC_S3_ENDPOINT=storage)
+        for name, value in (
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_REGION", "us-east-1"),
+        ):
+            env.setdefault(name, value)
     stderr = subprocess.DEVNULL if quiet else None
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-    api = Api(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}", api_key)
+    api = Api(f"http://127.0.0.1:{port}", storage or f"http://127.0.0.1:{aws_port}", api_key)
     try:
         _wait_until_up(server, api)
         yield api

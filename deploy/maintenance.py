@@ -34,7 +34,7 @@ from app.settings import get_settings
 from app.storage import ImageStore
 
 PAGE = 200
-FIELDS = ("id", "status", "key", "thumbnail_key", "sort_key", "created_at")
+FIELDS = ("id", "status", "key", "thumbnail_key", "sort_key", "created_at", "delete_until")
 KEY_RE = re.compile(rf"^(?:incoming/|thumbnails/)?({schema.ID_PATTERN})(?:\.\w+)?$")
 
 
@@ -48,7 +48,8 @@ class Finding:
     missing-thumbnail    a ready image without its thumbnail: made again
     expired-pending      a direct upload whose form expired: processed if its file
                          arrived (a notification was lost), else deleted
-    unfinished-delete    a `deleting` tombstone: the delete is finished
+    unfinished-delete    a `deleting` tombstone whose deleter failed or died (its claim
+                         expired): the delete is finished
     foreign-object       a key this service never writes: reported, never touched
     """
 
@@ -98,8 +99,8 @@ def find(store: ImageStore, now: datetime, grace_minutes: float) -> list[Finding
             findings.append(Finding("missing-thumbnail", row["id"], row["thumbnail_key"]))
         elif row["status"] == PENDING and int(row["sort_key"][:13]) < expiry_ms:
             findings.append(Finding("expired-pending", row["id"], images.incoming_key(row["id"])))
-        elif row["status"] == DELETING:
-            findings.append(Finding("unfinished-delete", row["id"]))
+        elif row["status"] == DELETING and row.get("delete_until", 0) <= int(now.timestamp() * 1000):
+            findings.append(Finding("unfinished-delete", row["id"]))  # its deleter failed or died
     return findings
 
 

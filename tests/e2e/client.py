@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import boto3
+import pytest
 import requests
 
 
@@ -77,6 +79,23 @@ class Target:
         """The second step of a direct upload, as the README shows it: the form's fields, then the file."""
         fields = [arg for name, value in upload["fields"].items() for arg in ("--form-string", f"{name}={value}")]
         return self.curl(*fields, "-F", f"file=@{path}", path=upload["url"], with_key=False)
+
+    def findings(self) -> list[str]:
+        """What reconciliation finds in this API's storage right now (objects of any age), foreign keys aside."""
+        from app import storage
+        from deploy import maintenance
+
+        assert self.aws_endpoint, "the target's storage is not reachable"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("AWS_ENDPOINT_URL", self.aws_endpoint)
+            patch.setenv("AWS_ACCESS_KEY_ID", os.environ.get("AWS_ACCESS_KEY_ID", "test"))
+            patch.setenv("AWS_SECRET_ACCESS_KEY", os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
+            storage.reset_clients()
+            try:
+                found = maintenance.find(storage.ImageStore(), datetime.now().astimezone(), grace_minutes=0)
+            finally:
+                storage.reset_clients()
+        return [str(finding) for finding in found if finding.kind != "foreign-object"]
 
     def client(self, service: str) -> Any:
         return boto3.client(
