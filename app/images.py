@@ -31,6 +31,7 @@ order of writes, and what a failure between two of them leaves:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 import unicodedata
@@ -55,6 +56,7 @@ ID_RE = re.compile(rf"^{schema.ID_PATTERN}$")
 MAX_NAME = 255
 TAG_RE = re.compile(TAG_PATTERN)
 MAX_TAGS = 10
+MAX_TAG_ENTRIES = 100  # entries before de-duplication ("a,a,b" is three)
 SNIFF_BYTES = 16  # enough for every signature sniff() knows
 # Bidirectional overrides can make "evil\u202egpj.exe" display as "evilexe.jpg".
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))
@@ -121,16 +123,22 @@ def check_text(field: str, value: str) -> None:
 
 
 def normalise_tags(values: list[str]) -> list[str]:
-    """Tags from repeated and/or comma-separated values: trimmed, lower-cased, de-duplicated, in order."""
-    tags: list[str] = []
-    for value in values:
-        for piece in value.split(","):
-            tag = piece.strip().lower()
-            if not tag or tag in tags:
-                continue
-            if not TAG_RE.match(tag):
-                raise bad_request("INVALID_FIELD", f"tag {tag[:60]!r} must be 1-50 letters, digits, '_', '-' or '.'")
-            tags.append(tag)
+    """Tags from repeated and/or comma-separated values: trimmed, lower-cased, de-duplicated, in order.
+
+    The number of entries is bounded before any is looked at, so a field of
+    10,000 commas costs no more than one of ten.
+    """
+    pieces: list[str] = []
+    for value in values[: MAX_TAG_ENTRIES + 1]:
+        pieces.extend(value.split(",", MAX_TAG_ENTRIES - len(pieces)))
+        if len(pieces) > MAX_TAG_ENTRIES:
+            raise bad_request("INVALID_FIELD", f"at most {MAX_TAGS} tags (and {MAX_TAG_ENTRIES} entries)")
+    tags = list(dict.fromkeys(piece.strip().lower() for piece in pieces if piece.strip()))
+    for tag in tags:
+        if not TAG_RE.match(tag):
+            raise bad_request(
+                "INVALID_FIELD", f"tag {json.dumps(tag[:60])} must be 1-50 letters, digits, '_', '-' or '.'"
+            )
     if len(tags) > MAX_TAGS:
         raise bad_request("INVALID_FIELD", f"at most {MAX_TAGS} tags, got {len(tags)}")
     return tags
@@ -201,13 +209,13 @@ def object_keys(row: dict[str, Any]) -> list[str]:
 
 
 def decode(data: bytes) -> Decoded:
-    """Decode with Pillow (imported here, not at cold start), or a 415."""
+    """Decode with Pillow (imported here, not at cold start), or a 413 (over a limit) or 415."""
     from app import imaging
 
     try:
         return imaging.decode(data)
-    except imaging.NotAnImageError as exc:
-        raise not_an_image(str(exc)) from exc
+    except imaging.ImageRejectedError as exc:
+        raise rejection(exc.code, str(exc)) from exc
 
 
 # --- uploads -----------------------------------------------------------------------
@@ -239,7 +247,7 @@ def start_direct_upload(
     """A `pending` row and a presigned POST for its file: (row, {"url", "fields"}, expires_in)."""
     settings = get_settings()
     if content_type not in ACCEPTED_TYPES:
-        raise not_an_image(f"content_type {content_type!r}")
+        raise not_an_image(f"content_type must be one of {', '.join(ACCEPTED_TYPES)}")
     if size > settings.max_direct_upload_bytes:
         raise ApiError(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -282,8 +290,8 @@ def process_upload(store: ImageStore, image_id: str) -> dict[str, Any]:
 
     try:
         decoded = imaging.decode(data)
-    except imaging.NotAnImageError as exc:
-        return _reject(store, row, str(exc))
+    except imaging.ImageRejectedError as exc:
+        return _reject(store, row, str(exc), exc.code)
     ready = with_status(with_image(row, data, decoded), READY)
     # The very bytes that were checked are written, not a copy of whatever incoming/ holds
     # by now: the form stays valid for 15 minutes, and a client may post again meanwhile.
@@ -322,9 +330,15 @@ def _reject(
 
 def rejection_error(row: dict[str, Any]) -> ApiError:
     """The error a rejected direct upload answers `complete` with, every time."""
-    reason = row.get("rejection_reason", "")
-    if row.get("rejection_code") == "FILE_TOO_LARGE":
+    return rejection(row.get("rejection_code", "UNSUPPORTED_MEDIA_TYPE"), row.get("rejection_reason", ""))
+
+
+def rejection(code: str, reason: str) -> ApiError:
+    """The error for a file refused for `reason`: too large to store, too large to decode, or not an image."""
+    if code == "FILE_TOO_LARGE":
         return ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "FILE_TOO_LARGE", reason)
+    if code == "IMAGE_TOO_LARGE":
+        return ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "IMAGE_TOO_LARGE", f"the image is too large: {reason}")
     return not_an_image(reason)
 
 
@@ -384,17 +398,57 @@ def presigned_urls(store: ImageStore, row: dict[str, Any], download: bool = Fals
 
 
 def delete_image(store: ImageStore, image_id: str) -> dict[str, Any]:
-    """Delete objects and row (see the module doc for the order); the old row is returned."""
+    """Delete objects and row (see the module doc for the order); the old row is returned.
+
+    Exactly one caller deletes an image, however many race: the tombstone names
+    its deleter (`delete_claim`) and holds the image for as long as a function
+    can run (`delete_until`); others are told 409 meanwhile. A delete whose
+    deleter failed (its claim released) or died (its claim expired) is taken
+    over by the next one, so the clean-up of a crashed delete still completes.
+    The row is removed only under the claim that made the tombstone: whoever
+    removes it is the one caller answered 200.
+    """
+    claim = str(uuid.uuid4())
+    row = _claim_for_delete(store, image_id, claim)
+    try:
+        for key in object_keys(row):
+            store.delete_object(key)
+        if not store.delete_row(image_id, claim):  # taken over after our claim expired: theirs to report
+            raise not_found()
+    except ApiError:
+        raise
+    except Exception:
+        _release_quietly(store, image_id, claim)
+        raise
+    metrics.add_metric(name="ImagesDeleted", unit="Count", value=1)
+    return row
+
+
+def _release_quietly(store: ImageStore, image_id: str, claim: str) -> None:
+    """Let a retry take over a failed delete at once rather than when the claim expires."""
+    try:
+        store.release_claim(image_id, claim)
+    except Exception:  # the claim then expires by itself, and a retry or reconciliation finishes the delete
+        logger.exception("could not release a delete's claim", extra={"image_id": image_id})
+
+
+def _claim_for_delete(store: ImageStore, image_id: str, claim: str) -> dict[str, Any]:
+    """Turn the row into this caller's tombstone, or 404 (no such image) / 409 (being deleted)."""
     for _ in range(3):
         row = store.get_row(image_id) if ID_RE.match(image_id) else None
         if row is None:
             raise not_found()
-        if store.replace_row(row, with_status(row, DELETING)):
-            break
-    else:  # the row kept changing under us (processing finishing, another delete)
-        raise ApiError(HTTPStatus.CONFLICT, "CONFLICT", "the image changed while being deleted; retry")
-    for key in object_keys(row):
-        store.delete_object(key)
-    store.delete_row(image_id)
-    metrics.add_metric(name="ImagesDeleted", unit="Count", value=1)
-    return row
+        if row["status"] == DELETING and row.get("delete_until", 0) > now_ms():
+            seconds = -(-(row["delete_until"] - now_ms()) // 1000)
+            raise ApiError(
+                HTTPStatus.CONFLICT,
+                "DELETE_IN_PROGRESS",
+                f"another request is deleting this image; retry in {seconds} s",
+                {"Retry-After": str(seconds)},
+            )
+        lease_ms = (get_settings().function_timeout + 5) * 1000  # nobody runs longer than the function may
+        tombstone = {**with_status(row, DELETING), "delete_claim": claim, "delete_until": now_ms() + lease_ms}
+        if store.replace_row(row, tombstone):
+            return row
+    # The row kept changing under us (processing finishing, another delete).
+    raise ApiError(HTTPStatus.CONFLICT, "CONFLICT", "the image changed while being deleted; retry")

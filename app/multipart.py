@@ -33,7 +33,7 @@ class PartTooLargeError(MultipartError):
     """A part is larger than its limit (`name` says which)."""
 
     def __init__(self, name: str, limit: int) -> None:
-        super().__init__(f"part {name!r} is larger than {limit} bytes")
+        super().__init__(f"a part is larger than {limit} bytes")
         self.name = name
         self.limit = limit
 
@@ -134,7 +134,8 @@ def parse(content_type: str | None, body: bytes, limits: dict[str, int] | None =
         # The parser skips bare newlines itself; copy only to drop a text preamble.
         parser.write(body[start:] if body[:start].strip(b"\r\n") else body)
     except FormParserError as exc:
-        raise MultipartError(f"malformed multipart body: {exc}") from exc
+        # python-multipart's own message describes its parser's state, not the client's mistake.
+        raise MultipartError("the multipart body is malformed (a boundary or part header is broken)") from exc
     # python-multipart's finalize() does not check that the closing boundary
     # arrived; a truncated upload must not be stored as if it were whole.
     if parser.state != MultipartState.END:

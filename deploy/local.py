@@ -30,6 +30,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -118,14 +119,17 @@ class LocalContext(LambdaContext):
 
     _function_name = "image-api"
     _function_version = "$LATEST"
-    _memory_limit_in_mb = 512
     _invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:image-api"
     _log_group_name = "/aws/lambda/image-api"
     _log_stream_name = "local"
 
     def __init__(self) -> None:
+        from app.settings import get_settings
+
+        settings = get_settings()
         self._aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + 30.0
+        self._memory_limit_in_mb = settings.memory_mb
+        self._deadline = time.monotonic() + settings.function_timeout
 
     def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]  # static in the stub
         return max(0, int((self._deadline - time.monotonic()) * 1000))
@@ -147,7 +151,10 @@ class LambdaApp:
             return refusal(environ, start_response)
         from app.handler import lambda_handler
 
-        event = to_event(request)
+        try:
+            event = to_event(request)
+        except (HTTPException, OSError):  # the body ended before its Content-Length, or bad chunking
+            return malformed_body()(environ, start_response)
         started = time.perf_counter()
         with self._lock:
             result = lambda_handler(event, LocalContext())
@@ -171,6 +178,18 @@ class LambdaApp:
         if (request.content_length or 0) > MAX_REQUEST_BYTES:
             return Response('{"message": "Request Entity Too Large"}', status=413, content_type="application/json")
         return None
+
+
+def malformed_body() -> Response:
+    """The API's own 400 for a body that cannot be read whole: no event can be made of it."""
+    from app.models import ErrorBody
+
+    body = ErrorBody(
+        error="the request body is malformed or ended before its Content-Length",
+        code="MALFORMED_BODY",
+        request_id=str(uuid.uuid4()),
+    )
+    return Response(body.model_dump_json(), status=400, content_type="application/json")
 
 
 def start_embedded_aws(host: str, port: int) -> tuple[Any, str]:

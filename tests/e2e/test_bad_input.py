@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from botocore.config import Config
 from PIL import Image
 
 from app.settings import get_settings
+from tests import bombs
 from tests.e2e.client import Target
+from tests.hygiene import assert_clean_message
 from tests.images import image_bytes, png_of_size
 
 pytestmark = pytest.mark.e2e
@@ -161,6 +164,22 @@ CASES = [
     Case("SVG with a script", multipart(upload_form(file=SVG)), 415, "UNSUPPORTED_MEDIA_TYPE"),
     Case("truncated JPEG", multipart(upload_form(file=JPEG[: len(JPEG) // 2])), 415, "UNSUPPORTED_MEDIA_TYPE"),
     Case("BMP", multipart(upload_form(file=bmp())), 415, "UNSUPPORTED_MEDIA_TYPE"),
+    Case(
+        "PNG signature, then garbage",
+        multipart(upload_form(file=PNG[:8] + b"\x00" * 200)),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    Case(
+        "a 130 KB PNG of 1 x 67M pixels", multipart(upload_form(file=bombs.png(1, 67_000_000))), 413, "IMAGE_TOO_LARGE"
+    ),
+    Case(
+        "a GIF of 200 frames on an 8000 x 8000 canvas",
+        multipart(upload_form(file=bombs.gif((8000, 8000), 200))),
+        413,
+        "IMAGE_TOO_LARGE",
+    ),
+    Case("10,000 comma-separated tags", multipart(upload_form(("tags", "t," * 10_000, None))), 400, "INVALID_FIELD"),
     Case("4 MiB + 1 byte", multipart(upload_form(file=png_of_size(4 * MIB + 1))), 413, "FILE_TOO_LARGE"),
     Case("forged cursor", get("/list?cursor=eyJpZCI6eyJTIjoiYWRtaW4ifX0"), 400, "INVALID_CURSOR"),
     Case("cursor naming a path", get(f"/list?cursor={TRAVERSAL_CURSOR}"), 400, "INVALID_CURSOR"),
@@ -218,7 +237,7 @@ def test_bad_input_is_refused_cleanly_and_stores_nothing(target: Target, case: C
     assert response.status_code == case.status, response.text[:300]
     body = response.json()
     assert (body["code"], set(body)) == (case.code, {"error", "code", "request_id"})
-    assert "Traceback" not in response.text
+    assert_clean_message(body["error"])
     assert counts(target) == before
 
 
@@ -297,3 +316,23 @@ def test_json_errors_never_echo_the_input(target: Target) -> None:
     assert response.status_code == 400
     assert marker not in response.text
     assert json.loads(response.text)["code"] == "INVALID_PARAMETER"
+
+
+def test_a_body_that_ends_before_its_content_length_is_the_apis_json_400(target: Target) -> None:
+    """What the local server (werkzeug) could not read whole; API Gateway would wait for the rest instead."""
+    if not target.base_url.startswith("http://127.0.0.1:"):
+        pytest.skip("only the local server answers a short body at once")
+    host, port = target.base_url.removeprefix("http://").split(":")
+    head = (
+        f"POST /upload HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        f"x-api-key: {target.api_key or ''}\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(head.encode() + b'--b\r\nContent-Disposition: form-data; name="user"\r\n\r\nbob\r\n')
+        connection.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: connection.recv(65536), b""))
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert status_line.split()[1] == b"400"
+    assert (body["code"], set(body)) == ("MALFORMED_BODY", {"error", "code", "request_id"})

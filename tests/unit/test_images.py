@@ -78,3 +78,21 @@ def test_check_text_refuses_control_characters(text: str) -> None:
 )
 def test_content_disposition_follows_rfc_6266(name: str, download: bool, header: str) -> None:
     assert images.content_disposition({"original_name": name, "key": "id.png"}, download) == header
+
+
+def test_tags_are_trimmed_lowered_and_deduplicated_in_order() -> None:
+    assert images.normalise_tags(["Cat", " dog ,CAT,bird,", "cat"]) == ["cat", "dog", "bird"]
+
+
+def test_tag_entries_are_counted_before_any_is_looked_at() -> None:
+    assert images.normalise_tags(["a," * 99 + "a"]) == ["a"]  # 100 entries: within the bound
+    for values in (["a," * 100 + "a"], ["a"] * 101, ["a," * 50, "a," * 50]):
+        with pytest.raises(ApiError) as refused:
+            images.normalise_tags(values)
+        assert (refused.value.code, refused.value.message) == ("INVALID_FIELD", "at most 10 tags (and 100 entries)")
+
+
+def test_a_bad_tag_is_quoted_as_json_not_as_a_python_repr() -> None:
+    with pytest.raises(ApiError) as refused:
+        images.normalise_tags(["ok", "bad\x01tag"])
+    assert refused.value.message == "tag \"bad\\u0001tag\" must be 1-50 letters, digits, '_', '-' or '.'"
