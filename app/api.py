@@ -144,7 +144,7 @@ def view(
 @app.delete(
     "/delete/<image_id>",
     summary="Delete an image: its object and its row",
-    responses=openapi.responses(200, DeleteResult, 404),
+    responses=openapi.responses(200, DeleteResult, 404, 409),
 )
 def delete(image_id: str) -> DeleteResult:
     row = images.delete_image(store(), image_id)

@@ -25,8 +25,8 @@ _ERRORS = {
     400: "Invalid input: the code says which rule, the message which field",
     404: "No such image, or no such route",
     405: "Method not allowed here (see the Allow header)",
-    409: "Not possible in the image's current state (e.g. its file is not in S3 yet)",
-    413: "File over MAX_UPLOAD_BYTES",
+    409: "Not possible in the image's current state (e.g. its file is not in S3 yet, or another request is deleting it)",
+    413: "File over MAX_UPLOAD_BYTES, or an image over a decoding limit (IMAGE_TOO_LARGE)",
     415: "Not a JPEG, PNG, GIF or WebP image",
     500: "Unexpected; quote the request id",
 }
