@@ -12,10 +12,10 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs reconcile pending bench lint format openapi clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs inspect reconcile pending bench lint format openapi clean
 
 help: ## List the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,11 +46,11 @@ ifeq ($(HAVE_DOCKER),yes)
 	$(MAKE) --no-print-directory localstack deploy
 else
 	@echo "Docker is not available: starting the local server instead (make dev)."
-	$(BIN)/python -m deploy.local
+	$(BIN)/python -m localserver
 endif
 
 dev: $(VENV)/.installed ## Start the local server on http://127.0.0.1:3000 (no Docker, data in memory)
-	$(BIN)/python -m deploy.local
+	$(BIN)/python -m localserver
 
 localstack: ## Start LocalStack with Docker and wait until it is healthy
 	docker compose up -d
@@ -67,9 +67,12 @@ down: ## Stop LocalStack (its data goes with it)
 logs: ## Follow LocalStack's logs
 	docker compose logs -f localstack
 
+inspect: $(VENV)/.installed ## Show the bucket and the table of whatever runs: the local server, else LocalStack
+	@$(BIN)/python -m ops.inspect
+
 # Maintenance runs against LocalStack unless AWS_ENDPOINT_URL (or real AWS credentials) say otherwise.
 MAINTENANCE := AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-$(LOCALSTACK_ENDPOINT)} AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} \
-	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} $(BIN)/python -m deploy.maintenance
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} $(BIN)/python -m ops.maintenance
 
 reconcile: $(VENV)/.installed ## Compare bucket and table on LocalStack (FIX=1 repairs what it finds)
 	$(MAINTENANCE) reconcile $(if $(FIX),--fix)
@@ -78,7 +81,7 @@ pending: $(VENV)/.installed ## Direct uploads pending for over a day on LocalSta
 	$(MAINTENANCE) pending $(if $(PURGE),--purge)
 
 bench: $(VENV)/.installed ## Benchmark: latency per route, listing at scale, cold start, memory (BENCH_SHORT=1: quick)
-	$(BIN)/python -m deploy.bench
+	$(BIN)/python -m bench
 
 lint: $(VENV)/.installed ## ruff, ruff format --check, mypy
 	$(BIN)/ruff check .
@@ -90,7 +93,7 @@ format: $(VENV)/.installed ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 openapi: $(VENV)/.installed ## Regenerate openapi.json from the code (a test fails when it is stale)
-	$(BIN)/python -m app.openapi > openapi.json
+	$(BIN)/python -m app.web.resolver > openapi.json
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

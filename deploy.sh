@@ -8,10 +8,9 @@
 #   AWS_CLI=aws bash deploy.sh                       # real AWS, with your credentials
 #   AWS_CLI="aws --endpoint-url=http://localhost:4566" bash deploy.sh
 #
-# Settings (environment): LAMBDA_ARCH (x86_64|arm64, default: this machine's),
-# FUNCTION_NAME, API_NAME, ROLE_NAME, STAGE, PUBLIC_S3_ENDPOINT, PYTHON,
-# API_RATE_LIMIT and API_BURST_LIMIT (usage plan throttling with --api-key),
-# and the service's own (IMAGES_BUCKET, IMAGES_TABLE, ...: see app/settings.py).
+# Settings (environment): LAMBDA_ARCH (x86_64|arm64, default: this machine's), PUBLIC_S3_ENDPOINT,
+# PYTHON, API_RATE_LIMIT and API_BURST_LIMIT (usage plan throttling with --api-key), and the
+# service's own names and limits (FUNCTION_NAME, API_NAME, STAGE, IMAGES_BUCKET, ...: app/settings.py).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,7 +20,7 @@ for arg in "$@"; do
   case "$arg" in
     -v|--verbose) VERBOSE=1 ;;
     --api-key) API_KEY=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
     *) echo "deploy.sh: unknown option $arg (try -h)" >&2; exit 2 ;;
   esac
 done
@@ -29,10 +28,6 @@ done
 export DISABLE_DEPRECATION_NOTICE=1 AWS_PAGER=""
 AWS_CLI="${AWS_CLI:-awslocal}"
 PYTHON="${PYTHON:-python3}"
-FUNCTION_NAME="${FUNCTION_NAME:-image-api}"
-API_NAME="${API_NAME:-image-api}"
-ROLE_NAME="${ROLE_NAME:-image-api-lambda}"
-STAGE="${STAGE:-dev}"
 API_RATE_LIMIT="${API_RATE_LIMIT:-20}"
 API_BURST_LIMIT="${API_BURST_LIMIT:-40}"
 KEY_REQUIRED=false; [ "$API_KEY" = 1 ] && KEY_REQUIRED=true
@@ -72,7 +67,7 @@ query() { $AWS_CLI "$@" --output text 2>/dev/null; }
 resources() { "$PYTHON" -m deploy.resources "$@"; }
 
 command -v "${AWS_CLI%% *}" >/dev/null || die "${AWS_CLI%% *} not found: pip install awscli-local awscli (or set AWS_CLI)"
-eval "$(resources env)"  # IMAGES_BUCKET, IMAGES_TABLE, ...: the Lambda's own names
+eval "$(resources env)"  # FUNCTION_NAME, API_NAME, STAGE, IMAGES_BUCKET, ...: the names app/settings.py gives
 
 step "Checking credentials and region"
 ACCOUNT="$(query sts get-caller-identity --query Account)" || die "no credentials, or nothing answers at ${ENDPOINT:-AWS} (is LocalStack running? make localstack)"
@@ -143,7 +138,7 @@ if ! ROLE_ARN="$(query iam get-role --role-name "$ROLE_NAME" --query Role.Arn)";
   # AWS needs seconds before Lambda can assume a new role; LocalStack does not.
   sleep "${ROLE_PROPAGATION_SECONDS:-$([ -n "$ENDPOINT" ] && echo 0 || echo 10)}"
 fi
-cli iam put-role-policy --role-name "$ROLE_NAME" --policy-name image-api-access \
+cli iam put-role-policy --role-name "$ROLE_NAME" --policy-name "$POLICY_NAME" \
   --policy-document "$(resources role-policy "$REGION" "$ACCOUNT" "$FUNCTION_NAME")"
 
 # --- 4. function ---
@@ -170,7 +165,7 @@ else
 fi
 FUNCTION_ARN="$(query lambda get-function --function-name "$FUNCTION_NAME" --query Configuration.FunctionArn)"
 
-step "S3 notification: direct uploads in incoming/ invoke $FUNCTION_NAME"
+step "S3 notification: direct uploads in $INCOMING_PREFIX invoke $FUNCTION_NAME"
 query lambda remove-permission --function-name "$FUNCTION_NAME" --statement-id s3-invoke >/dev/null || true
 cli lambda add-permission --function-name "$FUNCTION_NAME" --statement-id s3-invoke \
   --action lambda:InvokeFunction --principal s3.amazonaws.com \
@@ -244,9 +239,9 @@ cli apigateway create-deployment --rest-api-id "$API_ID" --stage-name "$STAGE"
 KEY_SOURCE=""
 if [ "$API_KEY" = 1 ]; then
   step "API key and usage plan ($API_RATE_LIMIT req/s, burst $API_BURST_LIMIT)"
-  PLAN_ID="$(query apigateway get-usage-plans --query "items[?name=='$API_NAME-plan'].id | [0]")"
+  PLAN_ID="$(query apigateway get-usage-plans --query "items[?name=='$USAGE_PLAN_NAME'].id | [0]")"
   if [ -z "$PLAN_ID" ] || [ "$PLAN_ID" = None ]; then
-    PLAN_ID="$($AWS_CLI apigateway create-usage-plan --name "$API_NAME-plan" --output text --query id \
+    PLAN_ID="$($AWS_CLI apigateway create-usage-plan --name "$USAGE_PLAN_NAME" --output text --query id \
       --throttle "burstLimit=$API_BURST_LIMIT,rateLimit=$API_RATE_LIMIT" \
       --api-stages "apiId=$API_ID,stage=$STAGE")"
   else
@@ -260,9 +255,9 @@ if [ "$API_KEY" = 1 ]; then
            --patch-operations "op=add,path=/apiStages,value=$API_ID:$STAGE" ;;
     esac
   fi
-  KEY_ID="$(query apigateway get-api-keys --name-query "$API_NAME-key" --query "items[?name=='$API_NAME-key'].id | [0]")"
+  KEY_ID="$(query apigateway get-api-keys --name-query "$API_KEY_NAME" --query "items[?name=='$API_KEY_NAME'].id | [0]")"
   if [ -z "$KEY_ID" ] || [ "$KEY_ID" = None ]; then
-    KEY_ID="$($AWS_CLI apigateway create-api-key --name "$API_NAME-key" --enabled --output text --query id)"
+    KEY_ID="$($AWS_CLI apigateway create-api-key --name "$API_KEY_NAME" --enabled --output text --query id)"
   fi
   if [ -z "$(query apigateway get-usage-plan-keys --usage-plan-id "$PLAN_ID" --query "items[?id=='$KEY_ID'].id")" ]; then
     cli apigateway create-usage-plan-key --usage-plan-id "$PLAN_ID" --key-id "$KEY_ID" --key-type API_KEY

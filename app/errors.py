@@ -1,24 +1,92 @@
-"""The errors the API answers with: an HTTP status, a machine code and a message for people."""
+"""What can go wrong, in the domain's terms: the logic raises these and never speaks HTTP.
+
+Each error carries a `code` (a stable name for programs, part of the API's
+contract) and a message for people, written here or by the raiser, never an
+exception's text. The HTTP edge (app/web/resolver.py) is the one place that
+turns each kind into a status.
+"""
 
 from __future__ import annotations
 
-from http import HTTPStatus
 
+class DomainError(Exception):
+    """Base of every refusal the service explains to its client."""
 
-class ApiError(Exception):
-    """Raised anywhere below the routes; the resolver turns it into the JSON error body."""
+    code = "ERROR"
 
-    def __init__(self, status: HTTPStatus, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
         self.message = message
-        self.headers = headers or {}
+        if code is not None:
+            self.code = code
 
 
-def bad_request(code: str, message: str) -> ApiError:
-    return ApiError(HTTPStatus.BAD_REQUEST, code, message)
+class InvalidInputError(DomainError):
+    """The request breaks a rule: a field, a parameter or the body itself (the code says which kind)."""
+
+    code = "INVALID_FIELD"
 
 
-def not_found(message: str = "No image with this id") -> ApiError:
-    return ApiError(HTTPStatus.NOT_FOUND, "NOT_FOUND", message)
+class NotFoundError(DomainError):
+    """No such image (or it is being deleted)."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, message: str = "No image with this id") -> None:
+        super().__init__(message)
+
+
+class ConflictError(DomainError):
+    """Not possible in the image's current state; `retry_after` (seconds) when waiting will help."""
+
+    code = "CONFLICT"
+
+    def __init__(self, message: str, code: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
+
+
+class NotUploadedError(ConflictError):
+    """A direct upload whose file is not in S3 (yet, or ever)."""
+
+    code = "NOT_UPLOADED"
+
+
+class RejectedFileError(DomainError):
+    """The file is not one this service stores."""
+
+
+class NotAnImageError(RejectedFileError):
+    """The bytes are not a JPEG, PNG, GIF or WebP image (or are damaged)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class FileTooLargeError(RejectedFileError):
+    """More bytes than an upload may have."""
+
+    code = "FILE_TOO_LARGE"
+
+
+class ImageTooLargeError(RejectedFileError):
+    """Decoding would take more memory or work than the limits allow (the message names the limit)."""
+
+    code = "IMAGE_TOO_LARGE"
+
+
+REJECTIONS: dict[str, type[RejectedFileError]] = {
+    kind.code: kind for kind in (NotAnImageError, FileTooLargeError, ImageTooLargeError)
+}
+
+
+def rejection(code: str, reason: str = "") -> RejectedFileError:
+    """The refusal of a file for `reason`, as the kind that `code` names words it.
+
+    A rejected direct upload stores the code and the reason, and answers this every time.
+    """
+    kind = REJECTIONS.get(code, NotAnImageError)
+    if kind is NotAnImageError:
+        return kind("file is not a JPEG, PNG, GIF or WebP image" + (f" ({reason})" if reason else ""))
+    if kind is ImageTooLargeError:
+        return kind(f"the image is too large: {reason}")
+    return kind(reason)

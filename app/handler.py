@@ -1,8 +1,9 @@
 """Lambda entry point: `app.handler.lambda_handler`.
 
 One function serves two kinds of events: API Gateway's REST proxy events (the
-routes in app/api.py) and S3's ObjectCreated notifications for `incoming/`,
-which process direct uploads without the client calling `complete`.
+routes of app/web) and S3's ObjectCreated notifications for direct uploads
+(app/layout.py's incoming prefix), which are processed without the client
+calling `complete`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from app.api import app, store
 from app.observability import logger, publish_metrics
+from app.web.resolver import app
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
@@ -33,25 +34,11 @@ def _is_s3_event(event: dict[str, Any]) -> bool:
 
 
 def process_s3_event(event: dict[str, Any]) -> dict[str, Any]:
-    """Process every `incoming/<id>` the notification names.
+    """Process the direct uploads the notification names (app/logic/uploads.py says how)."""
+    from app.logic.uploads import process_notification
+    from app.storage import ImageStore
 
-    A failure raises, so that Lambda's asynchronous retries run it again
-    (processing is idempotent); an unknown or already processed id does not.
-    """
-    from app import images
-    from app.errors import ApiError
-
-    statuses: dict[str, str] = {}
-    for record in event["Records"]:
-        key = unquote_plus(record["s3"]["object"]["key"])
-        prefix, _, image_id = key.partition("/")
-        if prefix != "incoming" or not images.ID_RE.match(image_id):
-            logger.warning("ignored an S3 object outside incoming/<id>", extra={"key": key})
-            continue
-        try:
-            statuses[image_id] = images.process_upload(store(), image_id)["status"]
-        except ApiError as exc:  # 404: deleted meanwhile; 409: gone again (deleted or processed)
-            logger.info("nothing to process", extra={"image_id": image_id, "reason": exc.message})
-            statuses[image_id] = exc.code
+    keys = [unquote_plus(record["s3"]["object"]["key"]) for record in event["Records"]]
+    statuses = process_notification(ImageStore(), keys)
     logger.info("processed direct uploads", extra={"statuses": statuses})
     return {"processed": statuses}

@@ -1,18 +1,84 @@
-"""What goes in and out of the API: pydantic models, also the source of the OpenAPI schema."""
+"""What goes in and out of the API: pydantic models, with every rule a field must follow.
+
+The models validate the requests (the routes hand them what they parsed) and
+are the source of the OpenAPI document, rules included: nothing repeats them.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+import re
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 USER_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 TAG_PATTERN = r"^[a-z0-9_.\-]{1,50}$"
 TAG_FILTER_PATTERN = r"^[A-Za-z0-9_.\-]{1,50}$"  # any case: filters are lower-cased like tags
 MAX_DESCRIPTION = 1000
+MAX_TAGS = 10
+MAX_TAG_ENTRIES = 100  # entries before de-duplication ("a,a,b" is three)
+_TAG_RE = re.compile(TAG_PATTERN)
 
 
 Status = Literal["ready", "pending", "rejected"]
+
+
+def _no_control_characters(value: str) -> str:
+    """Text may hold any Unicode except control characters (tabs and newlines aside)."""
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
+        raise PydanticCustomError("control_characters", "must not contain control characters")
+    return value
+
+
+def _tags(value: Any) -> list[str]:
+    """Tags from repeated and/or comma-separated values: trimmed, lower-cased, de-duplicated, in order.
+
+    The number of entries is bounded before any is looked at, so a field of
+    10,000 commas costs no more than one of ten.
+    """
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(item, str) for item in values[: MAX_TAG_ENTRIES + 1]):
+        raise PydanticCustomError("tags_type", "must be a list of strings or one comma-separated string")
+    pieces: list[str] = []
+    for item in values[: MAX_TAG_ENTRIES + 1]:
+        pieces.extend(item.split(",", MAX_TAG_ENTRIES - len(pieces)))
+        if len(pieces) > MAX_TAG_ENTRIES:
+            raise PydanticCustomError("too_many_tags", f"at most {MAX_TAGS} tags (and {MAX_TAG_ENTRIES} entries)")
+    tags = list(dict.fromkeys(piece.strip().lower() for piece in pieces if piece.strip()))
+    for tag in tags:
+        if not _TAG_RE.match(tag):
+            raise PydanticCustomError(
+                "tag_pattern", "tag {tag} must be 1-50 letters, digits, '_', '-' or '.'", {"tag": json.dumps(tag[:60])}
+            )
+    if len(tags) > MAX_TAGS:
+        raise PydanticCustomError(
+            "too_many_tags", "at most {limit} tags, got {count}", {"limit": MAX_TAGS, "count": len(tags)}
+        )
+    return tags
+
+
+_TAG_LIST = {"type": "array", "maxItems": MAX_TAGS, "items": {"type": "string", "pattern": TAG_PATTERN}}
+_STORED_AS = "stored lower-case, de-duplicated"
+Description = Annotated[str, Field(max_length=MAX_DESCRIPTION), AfterValidator(_no_control_characters)]
+# A form repeats the field, or separates tags with commas; JSON sends a list, or one such string.
+FormTags = Annotated[
+    list[str],
+    BeforeValidator(_tags),
+    WithJsonSchema({**_TAG_LIST, "description": f"Repeat the field or separate tags with commas; {_STORED_AS}"}),
+]
+JsonTags = Annotated[
+    list[str],
+    BeforeValidator(_tags),
+    WithJsonSchema(
+        {
+            "anyOf": [_TAG_LIST, {"type": "string"}],
+            "description": f"A list, or one comma-separated string; {_STORED_AS}",
+        }
+    ),
+]
 
 
 class UploadForm(BaseModel):
@@ -21,7 +87,14 @@ class UploadForm(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
     user: Annotated[str, Field(pattern=USER_PATTERN, description="1-64 letters, digits, `_`, `-` or `.`")]
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] = ""
+    description: Description = ""
+    tags: FormTags = Field(default_factory=list)
+
+
+class UploadRequest(UploadForm):
+    """`POST /upload` as the OpenAPI document describes it: the form's fields and its file."""
+
+    file: bytes = Field(description="JPEG, PNG, GIF or WebP")
 
 
 class ImageSummary(BaseModel):
@@ -80,8 +153,8 @@ class DirectUploadRequest(BaseModel):
     filename: Annotated[str, Field(min_length=1, max_length=1024, description="Kept as original_name")]
     content_type: Annotated[str, Field(description="image/jpeg, image/png, image/gif or image/webp")]
     size: Annotated[int, Field(ge=1, description="Bytes; at most MAX_DIRECT_UPLOAD_BYTES")]
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] = ""
-    tags: list[str] | str = Field(default_factory=list, description="A list, or one comma-separated string")
+    description: Description = ""
+    tags: JsonTags = Field(default_factory=list)
 
 
 class PresignedPost(BaseModel):

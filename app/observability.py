@@ -8,9 +8,11 @@ turn them off with POWERTOOLS_METRICS_DISABLED so they cost nothing there.
 
 from aws_lambda_powertools import Logger, Metrics
 
+from app.settings import SERVICE
+
 # POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL and POWERTOOLS_METRICS_NAMESPACE override these.
-logger = Logger(service="image-api")
-metrics = Metrics(namespace="ImageApi", service="image-api")
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace="ImageApi", service=SERVICE)
 
 
 def publish_metrics() -> None:

@@ -1,8 +1,9 @@
-"""Every setting the service reads, read in one place.
+"""Every setting the service reads, and every name it gives what it creates, in one place.
 
-Standard library only: deploy.sh and the local server import this module from
-the host's Python to learn the same names and limits the Lambda uses, so it
-must not need the Lambda's dependencies.
+Standard library only: deploy.sh (through deploy/resources.py), the local
+server, the maintenance tool and the tests import this module from the host's
+Python to learn the same names and limits the Lambda uses, so it must not need
+the Lambda's dependencies.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 MIB = 1024 * 1024
+SERVICE = "image-api"  # the default of every name below, and the service in logs and metrics
+# Paths served without an API key even when deploy.sh --api-key protects the rest: a browser
+# cannot add x-api-key to a page load, and the page, its assets and the API's documentation
+# hold no data. They are all GET routes of the site and the resolver (app/web).
+PUBLIC_PATHS = ("/", "/gallery.js", "/gallery.css", "/openapi.json", "/swagger")
 
 
 def _int(name: str, default: int) -> int:
@@ -27,6 +33,11 @@ def _str(name: str, default: str = "") -> str:
 class Settings:
     """Configuration of one execution environment (environment variables, defaults for LocalStack)."""
 
+    # What deploy.sh creates, by name (an existing deployment is found by these).
+    function_name: str = field(default_factory=lambda: _str("FUNCTION_NAME", SERVICE))
+    api_name: str = field(default_factory=lambda: _str("API_NAME", SERVICE))
+    role_name: str = field(default_factory=lambda: _str("ROLE_NAME", f"{SERVICE}-lambda"))
+    stage: str = field(default_factory=lambda: _str("STAGE", "dev"))
     bucket: str = field(default_factory=lambda: _str("IMAGES_BUCKET", "images-bucket"))
     table: str = field(default_factory=lambda: _str("IMAGES_TABLE", "images"))
     tags_table: str = field(default_factory=lambda: _str("TAGS_TABLE", "images-tags"))
@@ -50,6 +61,14 @@ class Settings:
     # What decoding one image may hold at once. 3/8 of the function leaves room for the
     # runtime (~130 MB), the request's own copies of the file, and S3's buffers.
     decode_budget_mb: int = field(default_factory=lambda: _int("DECODE_BUDGET_MB", 0))
+
+    @property
+    def api_key_name(self) -> str:
+        return f"{self.api_name}-key"
+
+    @property
+    def usage_plan_name(self) -> str:
+        return f"{self.api_name}-plan"
 
     @property
     def decode_budget_bytes(self) -> int:

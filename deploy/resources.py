@@ -5,14 +5,14 @@ data rather than a CLI call: the names and limits from app.settings, the
 table definition from app.schema, the IAM policies, and the zip. That keeps
 deploy.sh, the local server and the Lambda reading the same source.
 
-    env                      shell assignments of the names deploy.sh needs
+    env                      shell assignments of the names and settings deploy.sh needs
     table-specs              every table as "<name> <CreateTable JSON>", one per line
     missing-indexes          reads DescribeTable JSON on stdin, prints one UpdateTable JSON per missing index
     function-env [PUBLIC_S3_ENDPOINT]
                              the function's environment (JSON for --environment)
     bucket-cors              the bucket's CORS rules (browsers POST direct uploads to it)
     notification FUNCTION_ARN
-                             the bucket notification that sends incoming/ uploads to the function
+                             the bucket notification that sends direct uploads to the function
     trust-policy             the Lambda role's trust policy
     role-policy REGION ACCOUNT FUNCTION
                              the least-privilege policy of the Lambda role
@@ -33,17 +33,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from app import schema
-from app.settings import get_settings
+from app import layout
+from app.settings import PUBLIC_PATHS, SERVICE, get_settings
 
 # Request bodies of these types reach the Lambda base64-encoded, byte for byte
 # (API Gateway's binaryMediaTypes; the local server applies the same list).
 BINARY_MEDIA_TYPES = ("multipart/form-data", "image/*", "application/octet-stream")
-
-# Paths that answer without an API key even when deploy.sh --api-key protects the
-# rest: a browser cannot add x-api-key to a page load, and the page, its assets and
-# the API's documentation hold no data. Everything under them that holds data does not.
-PUBLIC_PATHS = ("/", "/gallery.js", "/gallery.css", "/openapi.json", "/swagger")
 
 # Never shipped: the runtime has boto3; caches and metadata only cost cold start.
 _SKIP_DIRS = {"__pycache__", "tests", "boto3", "botocore", "s3transfer"}
@@ -67,13 +62,29 @@ def service_env() -> dict[str, str]:
     }
 
 
+def names() -> dict[str, str]:
+    """What deploy.sh names what it creates (app/settings.py; each can be set in the environment)."""
+    settings = get_settings()
+    return {
+        "FUNCTION_NAME": settings.function_name,
+        "API_NAME": settings.api_name,
+        "ROLE_NAME": settings.role_name,
+        "POLICY_NAME": f"{settings.function_name}-access",
+        "STAGE": settings.stage,
+        "USAGE_PLAN_NAME": settings.usage_plan_name,
+        "API_KEY_NAME": settings.api_key_name,
+        "INCOMING_PREFIX": layout.INCOMING_PREFIX,
+    }
+
+
 def shell_env() -> str:
-    return "".join(f"{name}={shlex.quote(value)}\n" for name, value in service_env().items())
+    variables = {**names(), **service_env()}
+    return "".join(f"{name}={shlex.quote(value)}\n" for name, value in variables.items())
 
 
 def function_env(public_s3_endpoint: str = "") -> dict[str, Any]:
     """The Lambda's environment: the host's names and limits, plus where users reach S3."""
-    variables = {**service_env(), "POWERTOOLS_SERVICE_NAME": "image-api"}
+    variables = {**service_env(), "POWERTOOLS_SERVICE_NAME": SERVICE}
     if public_s3_endpoint:
         variables["PUBLIC_S3_ENDPOINT"] = public_s3_endpoint
     return {"Variables": variables}
@@ -81,7 +92,7 @@ def function_env(public_s3_endpoint: str = "") -> dict[str, Any]:
 
 def table_specs() -> list[dict[str, Any]]:
     settings = get_settings()
-    return schema.table_specs(settings.table, settings.tags_table)
+    return layout.table_specs(settings.table, settings.tags_table)
 
 
 def missing_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
@@ -101,9 +112,6 @@ def missing_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-INCOMING_PREFIX = "incoming/"  # app.images.incoming_key puts direct uploads here
-
-
 def bucket_cors() -> dict[str, Any]:
     """Browsers POST direct uploads to the bucket and read images and thumbnails from it."""
     origins = [origin.strip() for origin in os.environ.get("CORS_ORIGINS", "*").split(",") if origin.strip()]
@@ -121,14 +129,14 @@ def bucket_cors() -> dict[str, Any]:
 
 
 def notification(function_arn: str) -> dict[str, Any]:
-    """ObjectCreated under incoming/ invokes the function, which processes the upload."""
+    """ObjectCreated under the incoming prefix invokes the function, which processes the upload."""
     return {
         "LambdaFunctionConfigurations": [
             {
                 "Id": "process-direct-uploads",
                 "LambdaFunctionArn": function_arn,
                 "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INCOMING_PREFIX}]}},
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": layout.INCOMING_PREFIX}]}},
             }
         ]
     }
@@ -172,7 +180,6 @@ def role_policy(region: str, account: str, function: str) -> dict[str, Any]:
                     "dynamodb:UpdateItem",
                     "dynamodb:DeleteItem",
                     "dynamodb:Query",
-                    "dynamodb:ConditionCheckItem",
                 ],
                 "Resource": [*table_arns, *(f"{arn}/index/*" for arn in table_arns)],
             },
@@ -221,8 +228,8 @@ def usage(base_url: str, inspect: str, key_source: str = "") -> str:
   curl -s{h} -X DELETE $BASE/delete/$ID
   Gallery: open $BASE/ in a browser. Docs: $BASE/swagger and $BASE/openapi.json
 
-Look inside:
-  {inspect} s3 ls s3://{settings.bucket}
+Look inside (make inspect does both, against whichever store is running):
+  {inspect} s3 ls s3://{settings.bucket} --recursive
   {inspect} dynamodb scan --table-name {settings.table}
 """
 

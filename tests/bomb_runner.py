@@ -33,25 +33,25 @@ class Measured:
     error: str | None
     peak_mib: float  # growth of the peak RSS while handling the request
     seconds: float
-    estimate_mib: float | None = None  # app.image_limits' bound, when the headers could be read
+    estimate_mib: float | None = None  # app.imaging.limits' bound, when the headers could be read
 
 
 def estimate_mib(data: bytes) -> float | None:
-    """What app.image_limits predicts decoding `data` holds at most, read as app.imaging reads it."""
+    """What app.imaging.limits predicts decoding `data` holds at most, read as app.imaging.decode reads it."""
     import io
     import warnings
 
     from PIL import Image
 
-    from app import image_limits, imaging
+    from app.imaging import decode, limits
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            with Image.open(io.BytesIO(data), formats=imaging.PILLOW_FORMATS) as image:
+            with Image.open(io.BytesIO(data), formats=decode.PILLOW_FORMATS) as image:
                 declared = image.size
-                image.draft("RGB", (imaging.THUMBNAIL_SIDE * 2, imaging.THUMBNAIL_SIDE * 2))
-                return round(image_limits.measure(image, data, declared).memory / image_limits.MIB, 1)
+                image.draft("RGB", (decode.THUMBNAIL_SIDE * 2, decode.THUMBNAIL_SIDE * 2))
+                return round(limits.measure(image, data, declared).memory / limits.MIB, 1)
     except Exception:  # Pillow refuses it from the header: nothing to estimate
         return None
 

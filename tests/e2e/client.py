@@ -83,7 +83,7 @@ class Target:
     def findings(self) -> list[str]:
         """What reconciliation finds in this API's storage right now (objects of any age), foreign keys aside."""
         from app import storage
-        from deploy import maintenance
+        from ops import maintenance
 
         assert self.aws_endpoint, "the target's storage is not reachable"
         with pytest.MonkeyPatch.context() as patch:

@@ -3,7 +3,7 @@
     BASE_URL=http://...            any deployed API (AWS_ENDPOINT_URL: where to check S3 and
                                    DynamoDB; E2E_API_KEY: its key, if it needs one)
     E2E_TARGET=localstack          the API deploy.sh made on LocalStack, found by its name (default)
-    E2E_TARGET=local               a local server (python -m deploy.local) started for the session,
+    E2E_TARGET=local               a local server (python -m localserver) started for the session,
                                    requiring an API key so that the key tests run there too
 
 Nothing deployed means the suite is skipped, with the reason; E2E_REQUIRED=1
@@ -18,7 +18,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from deploy.endpoints import UnavailableError, local_server, localstack_api
+from deploy.endpoints import UnavailableError, localstack_api
+from localserver.launcher import local_server
 from tests.e2e.client import Target
 
 

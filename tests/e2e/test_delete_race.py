@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from deploy.endpoints import local_server
+from localserver.launcher import local_server
 from tests.e2e.client import Target
 from tests.images import image_bytes
 

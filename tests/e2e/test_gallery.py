@@ -131,6 +131,15 @@ def filter_grid(page: Page, user: str = "", tag: str = "") -> None:
     page.click("#filters button[type=submit]")
 
 
+def shoot(page: Page, name: str, full_page: bool = False) -> None:
+    """A screenshot once every visible image has loaded and decoded (thumbnails arrive after the load event)."""
+    for image in page.locator("img:visible").all():
+        expect(image).to_have_js_property("complete", True)
+        expect(image).not_to_have_js_property("naturalWidth", 0)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=full_page, animations="disabled")
+
+
 def upload(page: Page, user: str, description: str, tags: str, files: list[Path]) -> None:
     page.fill("#upload-form [name=user]", user)
     page.fill("#upload-form [name=description]", description)
@@ -170,8 +179,7 @@ def test_upload_browse_filter_open_download_delete(
         expect(thumbnail).not_to_have_js_property("naturalWidth", 0)  # loaded from S3
     captions = cards(page).locator(".caption").all_inner_texts()
     assert sorted(captions) == sorted([small.name, large.name])
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "grid.png"), full_page=True)
+    shoot(page, "grid.png", full_page=True)
 
     filter_grid(page, tag="no-such-tag-anywhere")
     expect(page.locator("#sentinel")).to_have_text("No images yet.")
@@ -188,7 +196,7 @@ def test_upload_browse_filter_open_download_delete(
     assert XSS in meta  # shown as text...
     assert page.locator("img[src='x']").count() == 0  # ...and never as markup
     assert "320 \u00d7 200 px" in meta
-    page.screenshot(path=str(SHOTS / "detail.png"))
+    shoot(page, "detail.png")
 
     with page.expect_download() as download:
         page.click("#download")
@@ -224,7 +232,7 @@ def test_phone_width_and_keyboard(browser: Browser, target: Target, pictures: tu
     expect(cards(page)).to_have_count(1)
 
     width = page.evaluate("document.documentElement.scrollWidth")
-    page.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
+    shoot(page, "phone.png", full_page=True)
     cards(page).first.focus()
     page.keyboard.press("Enter")
     expect(page.locator("#detail")).to_have_attribute("open", "")

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from app import images, storage
-from deploy import maintenance
+from app import storage
+from app.logic import images
+from ops import maintenance
 from tests.integration.lambda_client import call, objects_of, stored, upload
 
 

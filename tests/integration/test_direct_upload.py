@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from app import images, imaging, storage
+from app import storage
 from app.handler import lambda_handler
+from app.imaging.decode import Decoded
+from app.logic import images, uploads
 from tests import bombs
 from tests.images import image_bytes
 from tests.integration.lambda_client import LambdaContext, call, stored, upload
@@ -308,7 +310,7 @@ def test_processing_that_loses_the_race_answers_the_winner(
         data = read(self, key, first_bytes)
         if first_bytes is None and not raced:
             raced.append(True)
-            images.process_upload(storage.ImageStore(), image_id)  # the winner, all the way through
+            uploads.process_upload(storage.ImageStore(), image_id)  # the winner, all the way through
         return data
 
     monkeypatch.setattr(storage.ImageStore, "read_object", read_then_lose)
@@ -323,14 +325,14 @@ def test_a_file_posted_again_during_processing_is_not_stored_unchecked(
 ) -> None:
     image_id = start().json()["id"]
     arrive(aws, image_id, image_bytes("PNG"))
-    decode = imaging.decode
+    decode = uploads.decode
 
-    def decode_then_swap(data: bytes) -> imaging.Decoded:
+    def decode_then_swap(data: bytes) -> Decoded:
         decoded = decode(data)
         arrive(aws, image_id, b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "image/png")
         return decoded
 
-    monkeypatch.setattr(imaging, "decode", decode_then_swap)
+    monkeypatch.setattr(uploads, "decode", decode_then_swap)
 
     reply = call("POST", f"/uploads/{image_id}/complete")
 

@@ -153,8 +153,8 @@ def test_a_response_that_breaks_its_model_is_a_500_not_a_client_error(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     image = upload("user=bob", "file=@sample.png").json()
-    from app import images
+    from app.logic import deletes
 
-    monkeypatch.setattr(images, "delete_image", lambda *_: {"id": image["id"], "key": None})
+    monkeypatch.setattr(deletes, "delete_image", lambda *_: {"id": image["id"], "key": None})
 
     assert_clean_500(call("DELETE", f"/delete/{image['id']}"))

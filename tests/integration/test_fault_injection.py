@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from app import storage
-from deploy import maintenance
+from ops import maintenance
 from tests.images import image_bytes
 from tests.integration.lambda_client import Reply, call, stored, upload
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from app import images, listing, storage
+from app import storage
+from app.logic import images, listing, uploads
+from app.models import UploadForm
 from tests.images import image_bytes
 from tests.integration.conftest import moto_backend
 from tests.integration.lambda_client import all_pages, call, next_query
@@ -39,9 +41,9 @@ def gallery(aws: dict[str, Any]) -> list[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(images, "now_ms", lambda: next(clock))
         for i in range(300):
-            tags = images.normalise_tags([TAGS[i % 5], TAGS[(i * 7) % 5], TAGS[(i // 3) % 5]][: 1 + i % 3])
+            tags = UploadForm(user="x", tags=[TAGS[i % 5], TAGS[(i * 7) % 5], TAGS[(i // 3) % 5]][: 1 + i % 3]).tags
             name = f"{'CAT' if i % 4 == 0 else 'dog'}-photo-{i:03d}.png"
-            rows.append(images.store_upload(storage.ImageStore(), USERS[i % 3], f"n{i}", name, tags, png))
+            rows.append(uploads.store_upload(storage.ImageStore(), USERS[i % 3], f"n{i}", name, tags, png))
     return rows
 
 
@@ -105,8 +107,8 @@ def test_a_selective_filter_with_a_read_budget_still_reaches_every_match(
 ) -> None:
     # Tiny reads and a budget of one Query per page: pages may come back short,
     # but their cursor continues exactly where reading stopped.
-    monkeypatch.setattr(storage, "MAX_READS_PER_PAGE", 1)
-    monkeypatch.setattr(storage, "FILTERED_READ_SIZE", 10)
+    monkeypatch.setattr(storage.store, "MAX_READS_PER_PAGE", 1)
+    monkeypatch.setattr(storage.store, "FILTERED_READ_SIZE", 10)
     query = {"name_contains": "photo-1", "user": "ann"}
 
     pages = list(all_pages({**query, "limit": "5"}))

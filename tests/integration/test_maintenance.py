@@ -1,4 +1,4 @@
-"""deploy.maintenance: stale pending uploads are reported, and purged on request."""
+"""ops.maintenance: stale pending uploads are reported, and purged on request."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from app import images
-from deploy import maintenance
+from app.logic import images
+from ops import maintenance
 from tests.integration.lambda_client import call, stored
 
 HOUR_MS = 3_600_000

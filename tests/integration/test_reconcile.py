@@ -1,4 +1,4 @@
-"""deploy.maintenance reconcile: every kind of inconsistency is found, and --fix repairs it."""
+"""ops.maintenance reconcile: every kind of inconsistency is found, and --fix repairs it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app import storage
-from deploy import maintenance
+from ops import maintenance
 from tests.images import image_bytes
 from tests.integration.lambda_client import call, stored, upload
 
@@ -137,3 +137,31 @@ def test_one_finding_that_cannot_be_repaired_does_not_stop_the_others(
     assert [f.kind for f in left] == ["missing-thumbnail"]  # its image no longer decodes
     assert "not repaired:" in out.getvalue()
     assert findings() == [("missing-thumbnail", broken["id"], f"thumbnails/{broken['id']}.webp")]
+
+
+def test_an_expired_upload_whose_file_changed_while_repaired_is_left_not_deleted(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repair deleted an expired upload on any error of processing, the 'file changed' conflict
+    included, which means the client is uploading right now. Only a file that never came is deleted."""
+    image_id = start_direct(aws)
+    aws["s3"].put_object(Bucket="images-bucket", Key=f"incoming/{image_id}", Body=image_bytes("PNG"))
+    store = storage.ImageStore()
+    # The client posts its file again while the repair processes it: the row is still pending when
+    # the repair tries to make it ready, so the repair loses the race and is told the file changed.
+    monkeypatch.setattr(store, "replace_row", lambda old, new: False)
+    expired = maintenance.Finding("expired-pending", image_id, f"incoming/{image_id}")
+
+    done = maintenance.repair(store, expired)
+
+    assert done == "left alone: the file changed while it was processed; complete again"
+    assert [row["status"] for row in stored(aws)[1]] == ["pending"]
+    assert f"incoming/{image_id}" in stored(aws)[0]
+
+
+def test_an_expired_upload_whose_file_never_came_is_deleted(aws: dict[str, Any]) -> None:
+    image_id = start_direct(aws)
+    expired = maintenance.Finding("expired-pending", image_id, f"incoming/{image_id}")
+
+    assert maintenance.repair(storage.ImageStore(), expired) == "deleted the upload that never arrived"
+    assert stored(aws) == ([], [])

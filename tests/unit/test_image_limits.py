@@ -1,4 +1,4 @@
-"""app.image_limits: the cost of an image read from its headers, and the README that states the limits."""
+"""app.imaging.limits: the cost of an image read from its headers, and the README that states the limits."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app import image_limits
-from app.image_limits import MIB, Cost, ImageTooLargeError
+from app.imaging import limits as image_limits
+from app.imaging.limits import MIB, Cost, OverLimitError
 from app.settings import Settings
 from tests import bombs
 
@@ -85,7 +85,7 @@ def test_a_progressive_jpeg_counts_its_coefficients_and_scans() -> None:
     ],
 )
 def test_each_limit_is_named_when_it_refuses(cost: Cost, message: str) -> None:
-    with pytest.raises(ImageTooLargeError) as refused:
+    with pytest.raises(OverLimitError) as refused:
         image_limits.check(cost, BUDGET)
     assert str(refused.value) == message
 

@@ -1,4 +1,4 @@
-"""app.listing rules that need no storage: the cursor."""
+"""app.logic.listing rules that need no storage: the cursor."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import base64
 
 import pytest
 
-from app import listing
-from app.errors import ApiError
+from app.errors import InvalidInputError
+from app.logic import listing
+from app.web.resolver import status_of
 
 
 def test_cursor_round_trip() -> None:
@@ -32,17 +33,17 @@ def test_cursor_round_trip() -> None:
     ],
 )
 def test_cursors_this_api_did_not_make_are_400(cursor: str) -> None:
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(InvalidInputError) as error:
         listing.decode_cursor(cursor)
-    assert (error.value.status, error.value.code) == (400, "INVALID_CURSOR")
+    assert (status_of(error.value), error.value.code) == (400, "INVALID_CURSOR")
 
 
 def test_tag_items_carry_everything_a_listing_shows() -> None:
-    from app import schema
+    from app import layout
     from app.models import ImageSummary
 
     # Derived in the route: filename (from key) and thumbnail_url (signed from thumbnail_key).
     derived = {"filename": "key", "thumbnail_url": "thumbnail_key"}
     needed = {derived.get(name, name) for name in ImageSummary.model_fields}
 
-    assert needed <= set(schema.TAG_ITEM_FIELDS)
+    assert needed <= set(layout.TAG_ITEM_FIELDS)

@@ -1,4 +1,4 @@
-"""deploy.local turns HTTP requests into the events a deployed `{proxy+}` API sends, and results back."""
+"""localserver.gateway turns HTTP requests into the events a deployed `{proxy+}` API sends, and results back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from deploy.local import is_binary, to_event, to_response
+from localserver.gateway import is_binary, to_event, to_response
 from tests.events import DATA
 
 RECORDED_UPLOAD = json.loads((DATA / "events" / "post_upload_multipart.json").read_text())

@@ -1,4 +1,4 @@
-"""app.multipart on bodies as curl, browsers and API Gateway deliver them."""
+"""app.web.multipart on bodies as curl, browsers and API Gateway deliver them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from app import multipart
+from app.web import multipart
 from tests.curl_form import curl_form
 
 MIB = 1024 * 1024

@@ -1,4 +1,4 @@
-"""The benchmark: `make bench` (BENCH_SHORT=1 for the quick version CI runs).
+"""The benchmark: `make bench`, `python -m bench` (BENCH_SHORT=1 for the quick version CI runs).
 
 Measures, the same way every time, and writes build/bench.json:
 
@@ -33,8 +33,9 @@ from typing import Any
 
 import requests
 
-from deploy.endpoints import Api, UnavailableError, local_server, localstack_api
-from deploy.local import LocalContext
+from deploy.endpoints import Api, UnavailableError, localstack_api
+from localserver.gateway import LocalContext
+from localserver.launcher import local_server
 
 SHORT = os.environ.get("BENCH_SHORT") == "1"
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,7 +131,7 @@ def event(method: str, path: str, query: dict[str, str] | None = None, **extra: 
 
 def fill(count: int, start: int) -> None:
     """`count` ready rows (a fifth tagged `rare`), written straight to the table: only listing is measured."""
-    from app import schema, storage
+    from app import layout, storage
     from app.settings import get_settings
 
     client = storage.dynamodb_client()
@@ -144,7 +145,7 @@ def fill(count: int, start: int) -> None:
                 "id": image_id, "key": f"{image_id}.png", "user": f"u{n % 50}", "description": "",
                 "original_name": f"img{n}.png", "name_search": f"img{n}.png", "tags": ["rare"] if n % 5 == 0 else [],
                 "content_type": "image/png", "size": 290, "created_at": (base + n) // 1000, "width": 1, "height": 1,
-                "status": "ready", "user_status": f"u{n % 50}#ready", "sort_key": schema.sort_key(base + n, image_id),
+                "status": "ready", "user_status": f"u{n % 50}#ready", "sort_key": layout.sort_key(base + n, image_id),
             }  # fmt: skip
             rows.append({"PutRequest": {"Item": storage.to_item(row)}})
         client.batch_write_item(RequestItems={settings.table: rows})
@@ -206,7 +207,7 @@ def upload_memory() -> dict[str, Any]:
 
 
 def multipart_throughput() -> dict[str, Any]:
-    from app import multipart
+    from app.web import multipart
 
     data = os.urandom(4 * MIB)
     body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n' + data + b"\r\n--b--\r\n"

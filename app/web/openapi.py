@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import MediaType, OpenAPI, RequestBody, Schema, Server
 
-from app.models import MAX_DESCRIPTION, TAG_PATTERN, USER_PATTERN, DirectUploadRequest, ErrorBody, Redirect
+from app.models import DirectUploadRequest, ErrorBody, Redirect, UploadRequest
 
 INFO: dict[str, Any] = {
     "title": "Image API",
@@ -25,31 +25,11 @@ _ERRORS = {
     400: "Invalid input: the code says which rule, the message which field",
     404: "No such image, or no such route",
     405: "Method not allowed here (see the Allow header)",
-    409: "Not possible in the image's current state (e.g. its file is not in S3 yet, or another request is deleting it)",
+    409: "Not possible in the image's current state (e.g. its file is not in S3 yet, or it is being deleted)",
     413: "File over MAX_UPLOAD_BYTES, or an image over a decoding limit (IMAGE_TOO_LARGE)",
     415: "Not a JPEG, PNG, GIF or WebP image",
     500: "Unexpected; quote the request id",
 }
-
-# The upload form as Powertools would describe File/Form parameters. The route
-# parses the body itself (app/multipart.py: strict about truncation, RFC 5987
-# names), so the form is added to the document here.
-UPLOAD_FORM = {
-    "type": "object",
-    "required": ["user", "file"],
-    "properties": {
-        "user": {"type": "string", "pattern": USER_PATTERN},
-        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
-        "tags": {
-            "type": "array",
-            "maxItems": 10,
-            "items": {"type": "string", "pattern": TAG_PATTERN},
-            "description": "Repeat the field or separate tags with commas; stored lower-case, de-duplicated",
-        },
-        "file": {"type": "string", "format": "binary", "description": "JPEG, PNG, GIF or WebP"},
-    },
-}
-
 
 _SERVER_ERROR = {
     "description": _ERRORS[500],
@@ -74,10 +54,12 @@ def responses(status: int, model: Any, *errors: int) -> dict[int, Any]:
 class DocumentedResolver(APIGatewayRestResolver):
     """The REST resolver, its generated document adjusted to what the API really does.
 
-    - the bodies of /upload (see UPLOAD_FORM) and /uploads are added;
+    - the bodies of /upload and /uploads, which the routes read themselves
+      (app/web/requests.py: strict multipart, JSON without Powertools' quirks),
+      are added from their models;
     - Powertools' 422 answers are removed and its 500 for a response that breaks
       its model is described by ErrorBody: validation errors here are 400s, and
-      every error has this API's own format (app/api.py);
+      every error has this API's own format (app/web/resolver.py);
     - the server is "." (where the document is served), because the API lives
       under different prefixes: `/dev` on AWS, `/_aws/execute-api/<id>/dev` on
       LocalStack, none on the local server.
@@ -94,9 +76,8 @@ class DocumentedResolver(APIGatewayRestResolver):
         if schema.components and schema.components.schemas:
             for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
                 schema.components.schemas.pop(name, None)
-        # Bodies the routes parse themselves (app/api.py), documented here.
         for path, media_type, body in (
-            ("/upload", "multipart/form-data", UPLOAD_FORM),
+            ("/upload", "multipart/form-data", UploadRequest.model_json_schema()),
             ("/uploads", "application/json", DirectUploadRequest.model_json_schema()),
         ):
             operation = schema.paths[path].post if schema.paths and path in schema.paths else None
@@ -109,9 +90,3 @@ class DocumentedResolver(APIGatewayRestResolver):
 def document(app: APIGatewayRestResolver) -> str:
     """The OpenAPI document of `app` as stable, readable JSON."""
     return json.dumps(json.loads(app.get_openapi_json_schema(**INFO)), indent=2, sort_keys=True) + "\n"
-
-
-if __name__ == "__main__":
-    from app.api import app as api
-
-    print(document(api), end="")

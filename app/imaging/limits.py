@@ -11,6 +11,7 @@ The bound counts Pillow's storage: 4 bytes a pixel for every mode it widens
 to (RGB is stored as RGBX), plus a pointer per row of every buffer, which is
 what makes a 1-pixel-wide image expensive. The bomb catalogue
 (tests/integration/test_bombs.py) measures the real peak against it.
+Standard library only: Pillow's image is only looked at.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from app.errors import ImageTooLargeError, NotAnImageError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -39,20 +42,20 @@ ROW_BYTES = 8  # Pillow keeps a pointer to every row of a buffer
 FIXED_BYTES = 16 * MIB  # whatever the size: the thumbnail's encoder, the decoders' own state
 
 
-class ImageRejectedError(ValueError):
-    """The bytes are not an image this service stores; `code` and the message say why, for people."""
+class RefusedError(ValueError):
+    """Pillow work refused: the message is the reason, for people; `code` names the kind (app/errors.py)."""
 
-    code = "UNSUPPORTED_MEDIA_TYPE"
+    code = NotAnImageError.code
 
 
-class NotAnImageError(ImageRejectedError):
+class UnreadableError(RefusedError):
     """The bytes do not decode as a JPEG, PNG, GIF or WebP image."""
 
 
-class ImageTooLargeError(ImageRejectedError):
+class OverLimitError(RefusedError):
     """Decoding would take more memory or work than the limits allow (the message names the limit)."""
 
-    code = "IMAGE_TOO_LARGE"
+    code = ImageTooLargeError.code
 
 
 @dataclass(frozen=True)
@@ -114,15 +117,15 @@ def _blocks(pixels: int, sampling: int, most: int) -> int:
 def check(cost: Cost, budget: int) -> None:
     """Refuse an image whose decoding would exceed a limit, naming the limit."""
     if cost.frames > MAX_FRAMES:
-        raise ImageTooLargeError(f"the animation has {cost.frames} frames; this service decodes at most {MAX_FRAMES}")
+        raise OverLimitError(f"the animation has {cost.frames} frames; this service decodes at most {MAX_FRAMES}")
     for passes, limit, what in ((cost.frames, MAX_FRAME_PIXELS, "frames"), (cost.scans, MAX_SCAN_PIXELS, "scans")):
         if passes * cost.pixels > limit:
-            raise ImageTooLargeError(
+            raise OverLimitError(
                 f"its {passes} {what} of {cost.pixels / 1e6:.1f} Mpx each are {passes * cost.pixels // 1_000_000} "
                 f"Mpx to decode; this service decodes at most {limit // 1_000_000} Mpx of {what}"
             )
     if cost.memory > budget:
-        raise ImageTooLargeError(
+        raise OverLimitError(
             f"decoding it takes about {-(-cost.memory // MIB)} MiB; this service decodes images of up to "
             f"{budget // MIB} MiB (a still PNG of about {max_still_pixels(budget) // 1_000_000} Mpx)"
         )
@@ -133,7 +136,7 @@ def check_metadata(info: Mapping[Any, Any]) -> None:
     for key, name in (("exif", "EXIF"), ("icc_profile", "ICC profile"), ("xmp", "XMP")):
         value = info.get(key)
         if isinstance(value, bytes | str) and len(value) > MAX_METADATA_BYTES:
-            raise ImageTooLargeError(
+            raise OverLimitError(
                 f"its {name} is {len(value)} bytes; this service reads at most {MAX_METADATA_BYTES} bytes of it"
             )
 

@@ -1,21 +1,28 @@
-"""The gallery page and its assets, served by the same Lambda (no build step, no CDN).
+"""Routes of the site: the gallery page and its assets, served by the same Lambda (no build step, no CDN).
 
-The page is static HTML, CSS and JavaScript from app/static; only the limits
-are filled in. Its Content-Security-Policy allows scripts and styles from the
-API's own origin only (no inline script), and images and uploads from the S3
-endpoint the presigned URLs point at.
+The page is static HTML, CSS and JavaScript from app/web/static; only the
+limits are filled in. Its Content-Security-Policy allows scripts and styles
+from the API's own origin only (no inline script), and images and uploads from
+the S3 endpoint the presigned URLs point at. (The API's documentation,
+/openapi.json and /swagger, is served by the resolver itself.)
 """
 
 from __future__ import annotations
 
 import html
 from functools import lru_cache
+from http import HTTPStatus
 from pathlib import Path
 from string import Template
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
 from app.settings import get_settings
 from app.storage import ImageStore
+
+router = APIGatewayRouter()
 
 STATIC = Path(__file__).parent / "static"
 ASSET_TYPES = {"gallery.js": "text/javascript; charset=utf-8", "gallery.css": "text/css; charset=utf-8"}
@@ -63,3 +70,26 @@ def security_headers() -> dict[str, str]:
         "Referrer-Policy": "no-referrer",
         "Cache-Control": "no-cache",
     }
+
+
+@router.get("/", summary="The gallery page", include_in_schema=False)
+def gallery_page() -> Response[str]:
+    context = router.current_event.request_context
+    if context.stage and context.path == f"/{context.stage}":
+        # ".../dev" without its slash: relative asset URLs would drop the stage, so add it.
+        return Response(HTTPStatus.MOVED_PERMANENTLY, headers={"Location": f"{context.stage}/"})
+    return Response(HTTPStatus.OK, "text/html; charset=utf-8", page(), security_headers())
+
+
+@router.get("/gallery.js", include_in_schema=False)
+def gallery_script() -> Response[str]:
+    return Response(HTTPStatus.OK, ASSET_TYPES["gallery.js"], asset("gallery.js"), _no_sniff())
+
+
+@router.get("/gallery.css", include_in_schema=False)
+def gallery_style() -> Response[str]:
+    return Response(HTTPStatus.OK, ASSET_TYPES["gallery.css"], asset("gallery.css"), _no_sniff())
+
+
+def _no_sniff() -> dict[str, str]:
+    return {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}

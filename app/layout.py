@@ -1,20 +1,58 @@
-"""The shape of the stored data: DynamoDB tables, their indexes and key formats.
+"""The layout of the stored data: the objects' keys in the bucket, the tables, their indexes and key formats.
 
-This is the single description of the tables. The Lambda queries the indexes
-named here, deploy.sh creates the tables from `table_specs()` (through
-`python3 -m deploy.resources`), and the local server creates them from the
-same function, so the three cannot drift. Standard library only.
+This is the single description of both stores. The Lambda writes and queries
+what is named here, deploy.sh creates the tables and the bucket notification
+from it (through `python3 -m deploy.resources`), the local server creates the
+tables from the same functions, and the maintenance tool reads keys back with
+`key_owner`, so none of them can drift. Standard library only.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+# --- objects ---------------------------------------------------------------------------
+# <id>.<ext>                      an image: the bytes that were checked
+# THUMBNAILS_PREFIX + <id>.<ext>  its thumbnail
+# INCOMING_PREFIX + <id>          a direct upload as the client posted it, until processed
+INCOMING_PREFIX = "incoming/"  # S3 notifies the function of objects created under it
+THUMBNAILS_PREFIX = "thumbnails/"
+
+# --- tables ----------------------------------------------------------------------------
 # Image rows, keyed by id.  Every row carries `status` and a `sort_key`
 # ("<created_ms, 13 digits>#<id>"): a string that orders by creation time and
 # is unique, so pages never tie and cursors name one exact position.
 # Image ids are UUIDs (uuid4, lower case): keys, sort keys and cursors all contain one.
 ID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+ID_RE = re.compile(rf"^{ID_PATTERN}$")
+_KEY_RE = re.compile(rf"^(?:{re.escape(INCOMING_PREFIX)}|{re.escape(THUMBNAILS_PREFIX)})?({ID_PATTERN})(?:\.\w+)?$")
+
+
+def image_key(image_id: str, extension: str) -> str:
+    return f"{image_id}.{extension}"
+
+
+def thumbnail_key(image_id: str, extension: str) -> str:
+    return f"{THUMBNAILS_PREFIX}{image_id}.{extension}"
+
+
+def incoming_key(image_id: str) -> str:
+    """Where a direct upload lands before processing."""
+    return f"{INCOMING_PREFIX}{image_id}"
+
+
+def incoming_id(key: str) -> str | None:
+    """The image id of a direct upload's key, or None for any other key."""
+    prefix, image_id = key[: len(INCOMING_PREFIX)], key[len(INCOMING_PREFIX) :]
+    return image_id if prefix == INCOMING_PREFIX and ID_RE.match(image_id) else None
+
+
+def key_owner(key: str) -> str | None:
+    """The id of the image a key of this layout belongs to, or None for a key this service never writes."""
+    match = _KEY_RE.match(key)
+    return None if match is None else match.group(1)
+
 
 BY_STATUS_INDEX = "by-status"  # all images of one status, by time
 BY_USER_INDEX = "by-user"  # one user's images of one status, by time (user_status = "<user>#<status>")

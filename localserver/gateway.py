@@ -1,40 +1,30 @@
-"""The same Lambda, served in-process: `python -m deploy.local` (`make dev`).
+"""API Gateway, as far as the local server plays it: HTTP requests in, REST proxy events to the
+handler, proxy results back out as HTTP; an API key and a size cap checked first.
 
-Each HTTP request becomes the API Gateway REST proxy event that the deployed
-`{proxy+}` resource would send (payload 1.0), `app.handler.lambda_handler`
-answers it, and the proxy result goes back as HTTP. Storage is moto's server
-mode, started in this process on a free port with the bucket and table
-created by the same code as the tests (`deploy.resources.provision`), unless
-AWS_ENDPOINT_URL points at a running LocalStack or at AWS.
-
-    python -m deploy.local [--host 127.0.0.1] [--port 3000] [--aws-port 0] [--api-key KEY]
-    (or HOST, PORT, LOCAL_AWS_PORT, LOCAL_API_KEY in the environment)
+Each request becomes the event that the deployed `{proxy+}` resource would
+send (payload 1.0), `app.handler.lambda_handler` answers it in this process,
+one invocation at a time, as in one Lambda execution environment.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hmac
-import logging
-import os
-import signal
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterable
 from fnmatch import fnmatch
-from types import FrameType
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from deploy.resources import BINARY_MEDIA_TYPES, PUBLIC_PATHS, usage
+from app.settings import PUBLIC_PATHS, get_settings
+from deploy.resources import BINARY_MEDIA_TYPES
 
 STAGE = "local"
 # API Gateway's own cap on a REST request; the Lambda's 6 MB event cap is what bites first.
@@ -117,16 +107,15 @@ def to_response(result: dict[str, Any]) -> Response:
 class LocalContext(LambdaContext):
     """What the Lambda runtime passes as `context`, as far as Powertools and the app read it."""
 
-    _function_name = "image-api"
     _function_version = "$LATEST"
-    _invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:image-api"
-    _log_group_name = "/aws/lambda/image-api"
     _log_stream_name = "local"
 
     def __init__(self) -> None:
-        from app.settings import get_settings
-
         settings = get_settings()
+        name = settings.function_name
+        self._function_name = name
+        self._invoked_function_arn = f"arn:aws:lambda:{settings.region}:000000000000:function:{name}"
+        self._log_group_name = f"/aws/lambda/{name}"
         self._aws_request_id = str(uuid.uuid4())
         self._memory_limit_in_mb = settings.memory_mb
         self._deadline = time.monotonic() + settings.function_timeout
@@ -190,102 +179,3 @@ def malformed_body() -> Response:
         request_id=str(uuid.uuid4()),
     )
     return Response(body.model_dump_json(), status=400, content_type="application/json")
-
-
-def start_embedded_aws(host: str, port: int) -> tuple[Any, str]:
-    """moto's server in this process, with the bucket and table; returns (server, endpoint)."""
-    from moto.server import ThreadedMotoServer
-
-    for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
-        os.environ.setdefault(name, value)
-    os.environ.setdefault("AWS_REGION", "us-east-1")
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    bound_host, bound_port = server.get_host_and_port()
-    endpoint = f"http://{bound_host}:{bound_port}"
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    return server, endpoint
-
-
-def provision_storage() -> None:
-    import boto3
-
-    from app.settings import get_settings
-    from deploy.resources import provision
-
-    settings = get_settings()
-    endpoint = settings.endpoint_url or None
-    provision(
-        boto3.client("s3", endpoint_url=endpoint, region_name=settings.region),
-        boto3.client("dynamodb", endpoint_url=endpoint, region_name=settings.region),
-    )
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m deploy.local", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
-    parser.add_argument(
-        "--aws-port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "0")), help="embedded moto (0: any free)"
-    )
-    parser.add_argument(
-        "--api-key",
-        default=os.environ.get("LOCAL_API_KEY") or None,
-        help="require this x-api-key header, as deploy.sh API_KEY=1 does",
-    )
-    return parser.parse_args(argv)
-
-
-def _stop(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    # Embedded-metric lines are for CloudWatch; locally they would only flood the terminal.
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    # Our own access line per request (LambdaApp) replaces werkzeug's, which moto's server would echo too.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    try:
-        http: BaseWSGIServer = make_server(args.host, args.port, LambdaApp(args.api_key), threaded=True)
-    except (OSError, SystemExit):  # werkzeug reports a busy port itself, then exits
-        print(
-            f"deploy.local: cannot listen on {args.host}:{args.port}. Is another server running? "
-            "Choose another port with --port N or PORT=N.",
-            file=sys.stderr,
-        )
-        return 2
-    moto_server = None
-    if os.environ.get("AWS_ENDPOINT_URL"):
-        backend = f"{os.environ['AWS_ENDPOINT_URL']} (from AWS_ENDPOINT_URL)"
-    else:
-        moto_server, endpoint = start_embedded_aws(args.host, args.aws_port)
-        # Presigned URLs must point where the browser can reach the embedded S3.
-        os.environ.setdefault("PUBLIC_S3_ENDPOINT", endpoint)
-        backend = f"embedded moto at {endpoint}; data is kept in memory only and is lost when this stops"
-    # Explicit, because a shell that starts us in the background makes SIGINT ignored.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _stop)
-    try:
-        provision_storage()
-        base_url = f"http://{args.host}:{http.server_port}"
-        inspect = f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} awslocal"
-        print(f"Image API (local mode) on {base_url}\n  storage: {backend}", flush=True)
-        if args.api_key:
-            os.environ["LOCAL_API_KEY"] = args.api_key
-            print("  every request needs the header x-api-key: $LOCAL_API_KEY", flush=True)
-        print(flush=True)
-        print(usage(base_url, inspect, "$LOCAL_API_KEY" if args.api_key else ""), flush=True)
-        print("Ctrl-C stops it.", flush=True)
-        http.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        http.server_close()
-        if moto_server is not None:
-            moto_server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

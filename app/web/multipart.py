@@ -13,9 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import TYPE_CHECKING, cast
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_PARTS = 32
 MAX_FIELD_BYTES = 64 * 1024  # any part the caller gives no limit of its own
@@ -84,52 +88,8 @@ def parse(content_type: str | None, body: bytes, limits: dict[str, int] | None =
     start = body.find(b"--" + boundary)
     if start < 0:
         raise MultipartError("the body does not contain the boundary")
-    parts: list[Part] = []
-    current = _PartBuilder()
-
-    def on_part_begin() -> None:
-        nonlocal current
-        if len(parts) >= MAX_PARTS:
-            raise MultipartError(f"more than {MAX_PARTS} parts")
-        current = _PartBuilder()
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        current.header_field += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        current.header_value += data[start:end]
-
-    def on_header_end() -> None:
-        current.headers.append((bytes(current.header_field), bytes(current.header_value)))
-        current.header_field.clear()
-        current.header_value.clear()
-
-    def on_headers_finished() -> None:
-        _read_part_headers(current)
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        current.size += end - start
-        limit = limits.get(current.name, MAX_FIELD_BYTES)
-        if current.size > limit:
-            raise PartTooLargeError(current.name, limit)
-        current.chunks.append(data[start:end])
-
-    def on_part_end() -> None:
-        data = b"".join(current.chunks)
-        parts.append(Part(current.name, current.filename, current.content_type, data))
-
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        },
-    )
+    collector = _Collector(limits)
+    parser = MultipartParser(boundary, collector.callbacks())
     try:
         # The parser skips bare newlines itself; copy only to drop a text preamble.
         parser.write(body[start:] if body[:start].strip(b"\r\n") else body)
@@ -140,7 +100,54 @@ def parse(content_type: str | None, body: bytes, limits: dict[str, int] | None =
     # arrived; a truncated upload must not be stored as if it were whole.
     if parser.state != MultipartState.END:
         raise MultipartError("the multipart body is truncated (no closing boundary)")
-    return parts
+    return collector.parts
+
+
+class _Collector:
+    """python-multipart's callbacks: each part's headers read as they end, its data bounded as it comes."""
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        self.limits = limits
+        self.parts: list[Part] = []
+        self.current = _PartBuilder()
+
+    def callbacks(self) -> MultipartCallbacks:
+        return cast("MultipartCallbacks", {f"on_{name}": getattr(self, name) for name in _CALLBACKS})
+
+    def part_begin(self) -> None:
+        if len(self.parts) >= MAX_PARTS:
+            raise MultipartError(f"more than {MAX_PARTS} parts")
+        self.current = _PartBuilder()
+
+    def header_field(self, data: bytes, start: int, end: int) -> None:
+        self.current.header_field += data[start:end]
+
+    def header_value(self, data: bytes, start: int, end: int) -> None:
+        self.current.header_value += data[start:end]
+
+    def header_end(self) -> None:
+        current = self.current
+        current.headers.append((bytes(current.header_field), bytes(current.header_value)))
+        current.header_field.clear()
+        current.header_value.clear()
+
+    def headers_finished(self) -> None:
+        _read_part_headers(self.current)
+
+    def part_data(self, data: bytes, start: int, end: int) -> None:
+        current = self.current
+        current.size += end - start
+        limit = self.limits.get(current.name, MAX_FIELD_BYTES)
+        if current.size > limit:
+            raise PartTooLargeError(current.name, limit)
+        current.chunks.append(data[start:end])
+
+    def part_end(self) -> None:
+        current = self.current
+        self.parts.append(Part(current.name, current.filename, current.content_type, b"".join(current.chunks)))
+
+
+_CALLBACKS = ("part_begin", "header_field", "header_value", "header_end", "headers_finished", "part_data", "part_end")
 
 
 def _restore_empty_parts(body: bytes, boundary: bytes) -> bytes:

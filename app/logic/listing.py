@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from app import schema
-from app.errors import bad_request
-from app.schema import READY
+from app import layout
+from app.errors import InvalidInputError
+from app.layout import READY
 from app.storage import ImageStore, TimeQuery
 
-SORT_KEY_RE = re.compile(rf"^\d{{13}}#{schema.ID_PATTERN}$")
+SORT_KEY_RE = re.compile(rf"^\d{{13}}#{layout.ID_PATTERN}$")
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?![\d])")
 MAX_MS = 10**13 - 1  # sort keys hold 13 digits of milliseconds
 
 
@@ -32,7 +33,7 @@ def decode_cursor(cursor: str) -> str:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     if not SORT_KEY_RE.match(raw):
-        raise bad_request("INVALID_CURSOR", "cursor is not one this API returned")
+        raise InvalidInputError("cursor is not one this API returned", "INVALID_CURSOR")
     return raw
 
 
@@ -58,12 +59,23 @@ def time_bound(value: str, parameter: str, end: bool) -> int:
     try:
         moment, span = _parse_moment(value)
     except ValueError:
-        raise bad_request(
-            "INVALID_PARAMETER",
+        day = _DATE_RE.match(value)
+        if day is not None and not _real_date(day):
+            raise InvalidInputError(f"{parameter}: {day.group(0)} is not a real date", "INVALID_PARAMETER") from None
+        raise InvalidInputError(
             f"{parameter} must be an ISO-8601 date or date-time, e.g. 2026-11-23 or 2026-11-23T13:00:00Z",
+            "INVALID_PARAMETER",
         ) from None
     ms = int(moment.timestamp() * 1000)
     return min(max(ms + span - 1 if end else ms, 0), MAX_MS)
+
+
+def _real_date(day: re.Match[str]) -> bool:
+    try:
+        date(*(int(part) for part in day.groups()))
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_moment(value: str) -> tuple[datetime, int]:
@@ -89,15 +101,15 @@ def plan(store: ImageStore, wanted: ListFilter) -> TimeQuery:
         table, index, partition = (
             store.tags_table,
             None,
-            ("tag_status", schema.tag_status(wanted.tag, wanted.status)),
+            ("tag_status", layout.tag_status(wanted.tag, wanted.status)),
         )
         if wanted.user is not None:
             equals["user"] = wanted.user
     elif wanted.user is not None:
-        table, index = store.table, schema.BY_USER_INDEX
-        partition = ("user_status", schema.user_status(wanted.user, wanted.status))
+        table, index = store.table, layout.BY_USER_INDEX
+        partition = ("user_status", layout.user_status(wanted.user, wanted.status))
     else:
-        table, index, partition = store.table, schema.BY_STATUS_INDEX, ("status", wanted.status)
+        table, index, partition = store.table, layout.BY_STATUS_INDEX, ("status", wanted.status)
     low = None if wanted.start_ms is None else f"{wanted.start_ms:013d}"
     high = None if wanted.end_ms is None else f"{wanted.end_ms:013d}#~"  # '~' sorts after every id
     return TimeQuery(table, index, partition, wanted.newest_first, (low, high), equals, contains)
@@ -109,12 +121,12 @@ def list_page(
     """One page of images matching `wanted`, and the cursor of the next page (None on the last)."""
     wanted = wanted or ListFilter()
     if wanted.start_ms is not None and wanted.end_ms is not None and wanted.start_ms > wanted.end_ms:
-        raise bad_request("INVALID_PARAMETER", "from must not be after to")
+        raise InvalidInputError("from must not be after to", "INVALID_PARAMETER")
     query = plan(store, wanted)
     after = decode_cursor(cursor) if cursor is not None else None
     low, high = query.sort_range
     if after is not None and ((low is not None and after < low) or (high is not None and after > high)):
         # DynamoDB refuses a start key outside the key condition; it comes from other filters.
-        raise bad_request("INVALID_CURSOR", "cursor does not belong to this from/to range")
+        raise InvalidInputError("cursor does not belong to this from/to range", "INVALID_CURSOR")
     rows, position = store.query_page(query, limit, after)
     return rows, None if position is None else encode_cursor(position)

@@ -1,8 +1,7 @@
-"""Storage adapter: the only module that talks to S3 and DynamoDB.
+"""The image store: objects in one bucket and their rows in two tables, as app/layout.py lays them out.
 
-Clients are created once per execution environment (first use), not per
-request. Rows are plain dicts of Python values; the (de)serialisation to
-DynamoDB's typed JSON happens here and nowhere else.
+Rows are plain dicts of Python values; their (de)serialisation to DynamoDB's
+typed items happens in dynamo.py and nowhere else.
 """
 
 from __future__ import annotations
@@ -10,176 +9,39 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from app import schema
-from app.settings import Settings, get_settings
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_s3 import S3Client
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+from app import layout
+from app.settings import get_settings
+from app.storage.clients import dynamodb_client, presign_client, s3_client
+from app.storage.dynamo import TimeQuery, from_item, to_item
 
 # A page with a filter may need several Queries; never more than this many per request.
 MAX_READS_PER_PAGE = 10
 FILTERED_READ_SIZE = 200
 
 
-def _client_config(endpoint_url: str) -> Config:
-    return Config(
-        retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=3,
-        read_timeout=20,
-        # A custom endpoint (LocalStack, moto) serves buckets by path, not by host name.
-        s3={"addressing_style": "path" if endpoint_url else "auto"},
-        signature_version="s3v4",
-    )
-
-
-@lru_cache(maxsize=1)
-def s3_client() -> S3Client:
-    settings = get_settings()
-    return boto3.client(
-        "s3",
-        region_name=settings.region,
-        endpoint_url=settings.endpoint_url or None,
-        config=_client_config(settings.endpoint_url),
-    )
-
-
-@lru_cache(maxsize=1)
-def presign_client() -> S3Client:
-    """Signs URLs for the host the user reaches S3 at (not the Lambda's internal endpoint).
-
-    A signature covers the Host header, so the URL must be signed for the
-    public endpoint rather than rewritten afterwards.
-    """
-    settings = get_settings()
-    public = settings.public_s3_endpoint or settings.endpoint_url
-    return boto3.client(
-        "s3",
-        region_name=settings.region,
-        endpoint_url=public or None,
-        config=_client_config(public),
-    )
-
-
-@lru_cache(maxsize=1)
-def dynamodb_client() -> DynamoDBClient:
-    settings = get_settings()
-    return boto3.client(
-        "dynamodb",
-        region_name=settings.region,
-        endpoint_url=settings.endpoint_url or None,
-        config=_client_config(settings.endpoint_url),
-    )
-
-
-def reset_clients() -> None:
-    """Forget clients and settings (tests switch endpoints and environments)."""
-    for cached in (s3_client, presign_client, dynamodb_client, get_settings):
-        cached.cache_clear()
-
-
-def to_item(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in row.items() if v is not None}
-
-
-def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    row = {k: _deserializer.deserialize(v) for k, v in item.items()}
-    # DynamoDB numbers come back as Decimal; every number this service stores is an integer.
-    return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in row.items()}
-
-
-@dataclass(frozen=True)
-class TimeQuery:
-    """One index partition read in time order, optionally bounded and filtered.
-
-    `table_index` is (table name, index name or None); `partition` is
-    (attribute, value). `sort_range` bounds `sort_key` (inclusive, either end
-    optional). `equals` and `contains` become a FilterExpression: DynamoDB
-    still reads the rows they drop, which is why reads are bounded below.
-    """
-
-    table: str
-    index: str | None
-    partition: tuple[str, str]
-    newest_first: bool = True
-    sort_range: tuple[str | None, str | None] = (None, None)
-    equals: dict[str, str] = field(default_factory=dict)
-    contains: dict[str, str] = field(default_factory=dict)
-
-    def start_key(self, position: str) -> dict[str, Any]:
-        """The ExclusiveStartKey of the row at sort key `position` (index keys plus table keys)."""
-        attribute, value = self.partition
-        key = {attribute: {"S": value}, "sort_key": {"S": position}}
-        if self.index is not None:
-            key["id"] = {"S": position.split("#", 1)[1]}
-        return key
-
-    def request(self) -> dict[str, Any]:
-        names = {"#p": self.partition[0]}
-        values: dict[str, Any] = {":p": {"S": self.partition[1]}}
-        condition = "#p = :p"
-        low, high = self.sort_range
-        if low is not None:
-            values[":low"] = {"S": low}
-        if high is not None:
-            values[":high"] = {"S": high}
-        if low is not None and high is not None:
-            condition += " AND sort_key BETWEEN :low AND :high"
-        elif low is not None:
-            condition += " AND sort_key >= :low"
-        elif high is not None:
-            condition += " AND sort_key <= :high"
-        filters = []
-        for n, (name, value) in enumerate(sorted(self.equals.items())):
-            names[f"#e{n}"], values[f":e{n}"] = name, {"S": value}
-            filters.append(f"#e{n} = :e{n}")
-        for n, (name, value) in enumerate(sorted(self.contains.items())):
-            names[f"#c{n}"], values[f":c{n}"] = name, {"S": value}
-            filters.append(f"contains(#c{n}, :c{n})")
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": not self.newest_first,
-        }
-        if self.index is not None:
-            request["IndexName"] = self.index
-        if filters:
-            request["FilterExpression"] = " AND ".join(filters)
-        return request
-
-
 class ImageStore:
     """Objects in one bucket and their rows in one table."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or get_settings()
-        self.bucket = self.settings.bucket
-        self.table = self.settings.table
-        self.tags_table = self.settings.tags_table
+    def __init__(self) -> None:
+        settings = get_settings()
+        self.bucket = settings.bucket
+        self.table = settings.table
+        self.tags_table = settings.tags_table
 
     # --- objects -----------------------------------------------------------
-    def put_object(self, key: str, data: bytes, content_type: str, image_id: str) -> None:
+    def put_object(self, key: str, data: bytes, content_type: str, image_id: str, sha256: bytes | None = None) -> None:
+        """Write an object; `sha256` is the data's digest when the caller has it already."""
         s3_client().put_object(
             Bucket=self.bucket,
             Key=key,
             Body=data,
             ContentType=content_type,
             # S3 recomputes the checksum and refuses the write if a byte changed on the way.
-            ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
+            ChecksumSHA256=base64.b64encode(sha256 or hashlib.sha256(data).digest()).decode(),
             # Lets reconciliation tie an object back to its row.
             Metadata={"image-id": image_id},
         )
@@ -228,11 +90,11 @@ class ImageStore:
     # --- rows --------------------------------------------------------------
     def tag_items(self, row: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The tags table's items of a row: one per tag, with the fields a listing shows."""
-        if row["status"] not in schema.LISTED_STATUSES:
+        if row["status"] not in layout.LISTED_STATUSES:
             return []
-        copy = {name: row[name] for name in schema.TAG_ITEM_FIELDS if name in row}
+        copy = {name: row[name] for name in layout.TAG_ITEM_FIELDS if name in row}
         return [
-            {**copy, "tag_status": schema.tag_status(tag, row["status"]), "sort_key": row["sort_key"]}
+            {**copy, "tag_status": layout.tag_status(tag, row["status"]), "sort_key": row["sort_key"]}
             for tag in row.get("tags", [])
         ]
 
@@ -353,7 +215,7 @@ class ImageStore:
         paginator = dynamodb_client().get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table,
-            IndexName=schema.BY_STATUS_INDEX,
+            IndexName=layout.BY_STATUS_INDEX,
             KeyConditionExpression="#status = :status",
             ProjectionExpression=", ".join(names),
             ExpressionAttributeNames={**names, "#status": "status"},

@@ -1,10 +1,8 @@
-"""Pixel work with Pillow: measure an image from its headers, decode it, make its thumbnail.
+"""Decoding with Pillow: measure an image from its headers, decode it, make its thumbnail.
 
-Imported only where an image is processed (upload and the processing of a
-direct upload), so that routes that only read metadata keep their cold start.
 Order matters: open (headers only) -> draft -> measure and check the limits
-(app/image_limits.py) -> only then anything that reads pixel data, EXIF
-included (a PNG's EXIF may follow its pixels, and reading it decodes them).
+(limits.py) -> only then anything that reads pixel data, EXIF included (a
+PNG's EXIF may follow its pixels, and reading it decodes them).
 """
 
 from __future__ import annotations
@@ -17,11 +15,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from app import image_limits
-from app.image_limits import ImageRejectedError, ImageTooLargeError, NotAnImageError
+from app.imaging import limits
+from app.imaging.limits import OverLimitError, RefusedError, UnreadableError
 from app.settings import get_settings
-
-__all__ = ["Decoded", "ImageRejectedError", "ImageTooLargeError", "NotAnImageError", "decode"]
 
 THUMBNAIL_SIDE = 256
 # Pillow's own limits, set deliberately rather than left at their defaults:
@@ -30,10 +26,10 @@ THUMBNAIL_SIDE = 256
 # - a truncated image is an error, never a partly grey picture;
 # - PNG text chunks (tEXt, zTXt, iTXt, and iCCP profiles, which share the limit) inflate to at
 #   most 1 MiB each and 2 MiB together.
-Image.MAX_IMAGE_PIXELS = image_limits.MAX_DECLARED_PIXELS
+Image.MAX_IMAGE_PIXELS = limits.MAX_DECLARED_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
-PngImagePlugin.MAX_TEXT_CHUNK = image_limits.MAX_METADATA_BYTES
-PngImagePlugin.MAX_TEXT_MEMORY = 2 * image_limits.MAX_METADATA_BYTES
+PngImagePlugin.MAX_TEXT_CHUNK = limits.MAX_METADATA_BYTES
+PngImagePlugin.MAX_TEXT_MEMORY = 2 * limits.MAX_METADATA_BYTES
 # The plugins Pillow may try: nothing else is ever parsed (MPO is JPEG's plugin).
 PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 # Pillow calls a JPEG with extra pictures (MPF: phones' depth or HDR maps) "MPO"; it is a JPEG.
@@ -55,22 +51,22 @@ class Decoded:
 def decode(data: bytes, budget: int | None = None) -> Decoded:
     """Check the limits, decode the whole image (a truncated or corrupt file is refused), thumbnail it.
 
-    Raises ImageTooLargeError or NotAnImageError, whose messages are written
-    here for people: never an exception's text, a repr or a path.
+    Raises OverLimitError or UnreadableError, whose messages (reasons) are
+    written here for people: never an exception's text, a repr or a path.
     """
     budget = get_settings().decode_budget_bytes if budget is None else budget
     with _pillow_errors(), Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as image:
         kind = FORMATS.get(image.format or "")
         if kind is None:
-            raise NotAnImageError("its format is not accepted")
+            raise UnreadableError("its format is not accepted")
         declared = image.size
         # JPEG can decode at 1/2, 1/4 or 1/8 scale: a thumbnail never needs full resolution.
         image.draft("RGB", (THUMBNAIL_SIDE * 2, THUMBNAIL_SIDE * 2))
-        image_limits.check(image_limits.measure(image, data, declared), budget)
-        image_limits.check_metadata(image.info)
+        limits.check(limits.measure(image, data, declared), budget)
+        limits.check_metadata(image.info)
         width, height = _displayed_size(image, declared)
         _decode_every_frame(image, kind)
-        image_limits.check_metadata(image.info)  # what followed the pixels (a PNG's late eXIf chunk)
+        limits.check_metadata(image.info)  # what followed the pixels (a PNG's late eXIf chunk)
         return Decoded(kind, width, height, _thumbnail(image))
 
 
@@ -81,25 +77,23 @@ def _pillow_errors() -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
-    except ImageRejectedError:
+    except RefusedError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        limit = image_limits.MAX_DECLARED_PIXELS // 1_000_000
-        raise ImageTooLargeError(
-            f"it declares more than {limit} Mpx; this service decodes at most {limit} Mpx"
-        ) from exc
+        limit = limits.MAX_DECLARED_PIXELS // 1_000_000
+        raise OverLimitError(f"it declares more than {limit} Mpx; this service decodes at most {limit} Mpx") from exc
     except ValueError as exc:
         if "MAX_TEXT" in str(exc):  # PngImagePlugin's MAX_TEXT_CHUNK / MAX_TEXT_MEMORY (set above)
-            limit = image_limits.MAX_METADATA_BYTES // image_limits.MIB
-            raise ImageTooLargeError(
+            limit = limits.MAX_METADATA_BYTES // limits.MIB
+            raise OverLimitError(
                 f"its text or ICC chunks are too large; this service reads at most {limit} MiB of each "
                 f"and {2 * limit} MiB in all"
             ) from exc
-        raise NotAnImageError(DAMAGED) from exc
+        raise UnreadableError(DAMAGED) from exc
     except UnidentifiedImageError as exc:
-        raise NotAnImageError("its format is not recognised") from exc
+        raise UnreadableError("its format is not recognised") from exc
     except (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError) as exc:  # Pillow on malformed files
-        raise NotAnImageError(DAMAGED) from exc
+        raise UnreadableError(DAMAGED) from exc
 
 
 def _displayed_size(image: Image.Image, declared: tuple[int, int]) -> tuple[int, int]:

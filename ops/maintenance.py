@@ -1,9 +1,9 @@
-"""Maintenance of a deployed store: `python -m deploy.maintenance <command>`.
+"""Maintenance of a deployed store: `python -m ops.maintenance <command>`.
 
     reconcile [--fix] [--grace-minutes 15]
         Compares the bucket with the table: objects without rows, rows without
         objects, images without thumbnails, direct uploads pending past their
-        form's expiry, deletes that did not finish, stray `incoming/` objects.
+        form's expiry, deletes that did not finish, stray incoming objects.
         With --fix, repairs each (see Finding). Exit status 1 when something
         is left: found without --fix, or not repaired.
     pending [--older-than-hours 24] [--purge]
@@ -20,22 +20,21 @@ the status index, never a Scan); memory holds one short record per image, so
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app import images, listing, schema
-from app.errors import ApiError
-from app.schema import DELETING, PENDING, READY, REJECTED
+from app import layout
+from app.errors import ConflictError, NotFoundError, NotUploadedError
+from app.layout import DELETING, PENDING, READY, REJECTED
+from app.logic import deletes, images, listing, uploads
 from app.settings import get_settings
 from app.storage import ImageStore
 
 PAGE = 200
 FIELDS = ("id", "status", "key", "thumbnail_key", "sort_key", "created_at", "delete_until")
-KEY_RE = re.compile(rf"^(?:incoming/|thumbnails/)?({schema.ID_PATTERN})(?:\.\w+)?$")
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Finding:
     """One inconsistency; `kind` says what, and what --fix does about it:
 
     object-without-row   an object no row owns (a failed upload's leftovers): deleted
-    stray-object         an object its row no longer uses (incoming/ after processing): deleted
+    stray-object         an object its row no longer uses (its incoming copy, once processed): deleted
     row-without-object   a ready row whose image is gone: the row is deleted
     missing-thumbnail    a ready image without its thumbnail: made again
     expired-pending      a direct upload whose form expired: processed if its file
@@ -81,14 +80,14 @@ def find(store: ImageStore, now: datetime, grace_minutes: float) -> list[Finding
     objects: dict[str, dict[str, Any]] = {obj["Key"]: obj for obj in store.iter_objects()}
     findings = []
     for key, obj in sorted(objects.items()):
-        match = KEY_RE.match(key)
-        if match is None:
+        owner = layout.key_owner(key)
+        if owner is None:
             findings.append(Finding("foreign-object", "", key))
             continue
-        row = rows.get(match.group(1))
+        row = rows.get(owner)
         young = (now - obj["LastModified"]).total_seconds() < grace  # perhaps an upload in flight
         if row is None and not young:
-            findings.append(Finding("object-without-row", match.group(1), key))
+            findings.append(Finding("object-without-row", owner, key))
         elif row is not None and row["status"] in (READY, REJECTED) and key not in _used_keys(row) and not young:
             findings.append(Finding("stray-object", row["id"], key))
     expiry_ms = int(now.timestamp() * 1000) - (get_settings().direct_upload_expires_in + grace) * 1000
@@ -98,14 +97,14 @@ def find(store: ImageStore, now: datetime, grace_minutes: float) -> list[Finding
         elif row["status"] == READY and row.get("thumbnail_key") and row["thumbnail_key"] not in objects:
             findings.append(Finding("missing-thumbnail", row["id"], row["thumbnail_key"]))
         elif row["status"] == PENDING and int(row["sort_key"][:13]) < expiry_ms:
-            findings.append(Finding("expired-pending", row["id"], images.incoming_key(row["id"])))
+            findings.append(Finding("expired-pending", row["id"], layout.incoming_key(row["id"])))
         elif row["status"] == DELETING and row.get("delete_until", 0) <= int(now.timestamp() * 1000):
             findings.append(Finding("unfinished-delete", row["id"]))  # its deleter failed or died
     return findings
 
 
 def _used_keys(row: dict[str, Any]) -> set[str]:
-    """The objects a ready image uses; a rejected upload uses none (its key is the incoming/ it had)."""
+    """The objects a ready image uses; a rejected upload uses none (its key is the incoming one it had)."""
     if row["status"] != READY:
         return set()
     return {row["key"], row.get("thumbnail_key") or row["key"]}
@@ -118,27 +117,34 @@ def repair(store: ImageStore, finding: Finding) -> str:
         store.delete_object(finding.key)
         return "deleted the object"
     if kind in ("row-without-object", "unfinished-delete"):
-        images.delete_image(store, image_id)
+        deletes.delete_image(store, image_id)
         return "deleted the image"
     if kind == "missing-thumbnail":
         return _remake_thumbnail(store, image_id)
     if kind == "expired-pending":
-        try:
-            return f"processed: {images.process_upload(store, image_id)['status']}"
-        except ApiError:  # its file never arrived
-            images.delete_image(store, image_id)
-            return "deleted the upload that never arrived"
+        return _finish_pending(store, image_id)
     return "left alone"
 
 
-def _remake_thumbnail(store: ImageStore, image_id: str) -> str:
-    from app import imaging
+def _finish_pending(store: ImageStore, image_id: str) -> str:
+    """Process an expired direct upload whose file arrived; delete one whose file never did."""
+    try:
+        return f"processed: {uploads.process_upload(store, image_id)['status']}"
+    except NotUploadedError:  # its file never arrived
+        deletes.delete_image(store, image_id)
+        return "deleted the upload that never arrived"
+    except NotFoundError:
+        return "gone meanwhile"
+    except ConflictError as exc:  # e.g. its file changed while it was processed: never delete on that
+        return f"left alone: {exc.message}"
 
+
+def _remake_thumbnail(store: ImageStore, image_id: str) -> str:
     row = store.get_row(image_id)
     data = store.read_object(row["key"]) if row else None
     if row is None or data is None:
         return "gone meanwhile"
-    decoded = imaging.decode(data)
+    decoded = uploads.decode(data)
     store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, image_id)
     return "made the thumbnail again"
 
@@ -172,7 +178,7 @@ def pending(older_than_hours: float, purge: bool, out: Any = None) -> int:
     for row in found:
         action = "purged" if purge else "pending"
         if purge:
-            images.delete_image(store, row["id"])
+            deletes.delete_image(store, row["id"])
         print(f"{action}\t{row['id']}\t{row['created_at']}\t{row['user']}\t{row['original_name']}", file=out)
     verb = "purged" if purge else "found (add --purge to delete them)"
     print(f"{len(found)} pending upload(s) older than {older_than_hours:g} h {verb}", file=out)
@@ -180,7 +186,7 @@ def pending(older_than_hours: float, purge: bool, out: Any = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.maintenance", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ops.maintenance", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("reconcile", help="compare bucket and table, and repair")
     check.add_argument("--fix", action="store_true", help="repair what it finds")

@@ -1,0 +1,72 @@
+"""Deleting an image, so that exactly one caller deletes it and nothing is left behind.
+
+The order: the row becomes a `deleting` tombstone and loses its tag items (one
+transaction: gone from every listing and from /view), then the objects are
+deleted, then the row. Each step is idempotent.
+
+Exactly one caller deletes an image, however many race: the tombstone names
+its deleter (`delete_claim`) and holds the image for as long as a function
+can run (`delete_until`); others are refused meanwhile. A delete whose deleter
+failed (its claim released) or died (its claim expired) is taken over by the
+next one, so the clean-up of a crashed delete still completes; reconciliation
+finishes the ones nobody retried. The row is removed only under the claim that
+made the tombstone: whoever removes it is the one caller told it deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app import layout
+from app.errors import ConflictError, DomainError, NotFoundError
+from app.layout import DELETING
+from app.logic.images import now_ms, object_keys, with_status
+from app.observability import logger, metrics
+from app.settings import get_settings
+from app.storage import ImageStore
+
+
+def delete_image(store: ImageStore, image_id: str) -> dict[str, Any]:
+    """Delete objects and row; the old row is returned. NotFoundError, or ConflictError while another deletes it."""
+    claim = str(uuid.uuid4())
+    row = _claim_for_delete(store, image_id, claim)
+    try:
+        for key in object_keys(row):
+            store.delete_object(key)
+        if not store.delete_row(image_id, claim):  # taken over after our claim expired: theirs to report
+            raise NotFoundError()
+    except DomainError:
+        raise
+    except Exception:
+        _release_quietly(store, image_id, claim)
+        raise
+    metrics.add_metric(name="ImagesDeleted", unit="Count", value=1)
+    return row
+
+
+def _claim_for_delete(store: ImageStore, image_id: str, claim: str) -> dict[str, Any]:
+    """Turn the row into this caller's tombstone; NotFoundError (no such image) or ConflictError (being deleted)."""
+    for _ in range(3):
+        row = store.get_row(image_id) if layout.ID_RE.match(image_id) else None
+        if row is None:
+            raise NotFoundError()
+        if row["status"] == DELETING and row.get("delete_until", 0) > now_ms():
+            seconds = -(-(row["delete_until"] - now_ms()) // 1000)
+            raise ConflictError(
+                f"another request is deleting this image; retry in {seconds} s", "DELETE_IN_PROGRESS", seconds
+            )
+        lease_ms = (get_settings().function_timeout + 5) * 1000  # nobody runs longer than the function may
+        tombstone = {**with_status(row, DELETING), "delete_claim": claim, "delete_until": now_ms() + lease_ms}
+        if store.replace_row(row, tombstone):
+            return row
+    # The row kept changing under us (processing finishing, another delete).
+    raise ConflictError("the image changed while being deleted; retry")
+
+
+def _release_quietly(store: ImageStore, image_id: str, claim: str) -> None:
+    """Let a retry take over a failed delete at once rather than when the claim expires."""
+    try:
+        store.release_claim(image_id, claim)
+    except Exception:  # the claim then expires by itself, and a retry or reconciliation finishes the delete
+        logger.exception("could not release a delete's claim", extra={"image_id": image_id})

@@ -1,0 +1,105 @@
+"""An image's record: its row (new, in another status, describing its bytes), its objects, and how it is shown.
+
+A row is a plain dict: the image row of app/layout.py, as the storage adapter
+reads and writes it. Every status change makes a new row with `with_status`,
+so that the index keys that embed the status follow it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from app import layout
+from app.errors import NotFoundError
+from app.layout import DELETING, READY
+from app.logic.files import TYPES, clean_original_name, content_disposition
+from app.settings import get_settings
+from app.storage import ImageStore
+
+if TYPE_CHECKING:
+    from app.imaging.decode import Decoded
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def with_status(row: dict[str, Any], status: str) -> dict[str, Any]:
+    """The row in another status, its index keys following (a tombstone leaves the user index)."""
+    changed = {**row, "status": status}
+    if status in layout.LISTED_STATUSES:
+        changed["user_status"] = layout.user_status(row["user"], status)
+    else:
+        changed.pop("user_status", None)
+    return changed
+
+
+def new_row(user: str, description: str, original_name: str | None, tags: list[str], status: str) -> dict[str, Any]:
+    """A row for a new image: who, what, when; the bytes are described by `with_image`."""
+    image_id = str(uuid.uuid4())
+    created_ms = now_ms()
+    name = clean_original_name(original_name) or image_id
+    row = {
+        "id": image_id,
+        "key": layout.incoming_key(image_id),
+        "user": user,
+        "description": description,
+        "original_name": name,
+        "name_search": name.casefold(),  # what ?name_contains= matches, case-insensitively
+        "tags": tags,
+        "created_at": created_ms // 1000,
+        "sort_key": layout.sort_key(created_ms, image_id),
+    }
+    return with_status(row, status)
+
+
+def with_image(row: dict[str, Any], size: int, sha256: str, decoded: Decoded) -> dict[str, Any]:
+    """The row describing bytes of `size` and `sha256` (hex), stored at their final key, with their thumbnail."""
+    kind = TYPES[decoded.format]
+    return {
+        **row,
+        "key": layout.image_key(row["id"], kind.extension),
+        "content_type": kind.mime,
+        "format": decoded.format,
+        "size": size,
+        "sha256": sha256,
+        "width": decoded.width,
+        "height": decoded.height,
+        "thumbnail_key": layout.thumbnail_key(row["id"], decoded.thumbnail_extension),
+    }
+
+
+def object_keys(row: dict[str, Any]) -> list[str]:
+    """Every object a row may own."""
+    keys = {row["key"], layout.incoming_key(row["id"])}
+    if row.get("thumbnail_key"):
+        keys.add(row["thumbnail_key"])
+    return sorted(keys)
+
+
+def get_visible(store: ImageStore, image_id: str) -> dict[str, Any]:
+    """The row of an image that exists (ready, pending or rejected); NotFoundError also for ids that cannot exist."""
+    row = store.get_row(image_id) if layout.ID_RE.match(image_id) else None
+    if row is None or row.get("status") == DELETING:
+        raise NotFoundError()
+    return row
+
+
+def thumbnail_url(store: ImageStore, row: dict[str, Any]) -> str | None:
+    """Presigned URL of a ready image's thumbnail, or None."""
+    thumbnail = row.get("thumbnail_key")
+    if row["status"] != READY or not thumbnail:
+        return None
+    return store.presigned_get(thumbnail, get_settings().url_expires_in)
+
+
+def presigned_urls(store: ImageStore, row: dict[str, Any], download: bool = False) -> dict[str, Any]:
+    """`url` and `thumbnail_url` of a ready image (None otherwise), and `expires_in`."""
+    expires_in = get_settings().url_expires_in
+    url = None
+    if row["status"] == READY:
+        disposition = content_disposition(row.get("original_name", ""), row["key"], download)
+        url = store.presigned_get(row["key"], expires_in, disposition)
+    return {"url": url, "thumbnail_url": thumbnail_url(store, row), "expires_in": expires_in}

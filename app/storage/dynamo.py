@@ -1,0 +1,84 @@
+"""DynamoDB's side of the adapter: rows to and from typed items, and time-ordered queries of one partition."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in row.items() if v is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    row = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    # DynamoDB numbers come back as Decimal; every number this service stores is an integer.
+    return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in row.items()}
+
+
+@dataclass(frozen=True)
+class TimeQuery:
+    """One index partition read in time order, optionally bounded and filtered.
+
+    `table_index` is (table name, index name or None); `partition` is
+    (attribute, value). `sort_range` bounds `sort_key` (inclusive, either end
+    optional). `equals` and `contains` become a FilterExpression: DynamoDB
+    still reads the rows they drop, which is why reads are bounded below.
+    """
+
+    table: str
+    index: str | None
+    partition: tuple[str, str]
+    newest_first: bool = True
+    sort_range: tuple[str | None, str | None] = (None, None)
+    equals: dict[str, str] = field(default_factory=dict)
+    contains: dict[str, str] = field(default_factory=dict)
+
+    def start_key(self, position: str) -> dict[str, Any]:
+        """The ExclusiveStartKey of the row at sort key `position` (index keys plus table keys)."""
+        attribute, value = self.partition
+        key = {attribute: {"S": value}, "sort_key": {"S": position}}
+        if self.index is not None:
+            key["id"] = {"S": position.split("#", 1)[1]}
+        return key
+
+    def request(self) -> dict[str, Any]:
+        names = {"#p": self.partition[0]}
+        values: dict[str, Any] = {":p": {"S": self.partition[1]}}
+        condition = "#p = :p"
+        low, high = self.sort_range
+        if low is not None:
+            values[":low"] = {"S": low}
+        if high is not None:
+            values[":high"] = {"S": high}
+        if low is not None and high is not None:
+            condition += " AND sort_key BETWEEN :low AND :high"
+        elif low is not None:
+            condition += " AND sort_key >= :low"
+        elif high is not None:
+            condition += " AND sort_key <= :high"
+        filters = []
+        for n, (name, value) in enumerate(sorted(self.equals.items())):
+            names[f"#e{n}"], values[f":e{n}"] = name, {"S": value}
+            filters.append(f"#e{n} = :e{n}")
+        for n, (name, value) in enumerate(sorted(self.contains.items())):
+            names[f"#c{n}"], values[f":c{n}"] = name, {"S": value}
+            filters.append(f"contains(#c{n}, :c{n})")
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not self.newest_first,
+        }
+        if self.index is not None:
+            request["IndexName"] = self.index
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+        return request

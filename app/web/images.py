@@ -1,0 +1,130 @@
+"""Routes of the original contract: POST /upload, GET /list, GET /view/{id}, DELETE /delete/{id}.
+
+Each route reads the request (app/web/requests.py), calls the logic, and
+shapes the answer with the models. Links in headers are relative references
+(`view/<id>`, `?cursor=...`): they resolve correctly under API Gateway's stage
+prefix (`.../dev/...`), where an absolute path such as `/view/<id>` would drop
+the stage.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from app.errors import ConflictError
+from app.logic import deletes, images, listing, uploads
+from app.models import (
+    TAG_FILTER_PATTERN,
+    USER_PATTERN,
+    DeleteResult,
+    ImageDetail,
+    ImageSummary,
+    Redirect,
+    Status,
+    UploadForm,
+    UploadResult,
+)
+from app.settings import get_settings
+from app.storage import ImageStore
+from app.web import openapi, requests
+
+router = APIGatewayRouter()
+
+
+@router.post("/upload", summary="Upload an image", responses=openapi.responses(201, UploadResult, 400, 413, 415))
+def upload() -> Response[UploadResult]:
+    settings = get_settings()
+    form, file = requests.multipart_form(router.current_event, UploadForm, settings.max_upload_bytes)
+    row = uploads.store_upload(ImageStore(), form.user, form.description, file.filename, form.tags, file.data)
+    body = UploadResult(bucket=settings.bucket, **row)
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
+
+
+@router.get("/list", summary="List images, a page at a time", responses=openapi.responses(200, list[ImageSummary], 400))
+def list_images(
+    limit: Annotated[int, Query(ge=1, le=1000, description="Items per page")] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's Link header")] = None,
+    user: Annotated[str | None, Query(pattern=USER_PATTERN, description="Only this user's images")] = None,
+    tag: Annotated[str | None, Query(pattern=TAG_FILTER_PATTERN, description="Only images with this tag")] = None,
+    name_contains: Annotated[
+        str | None, Query(min_length=1, max_length=255, description="Part of the original file name, any case")
+    ] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=40, description="ISO-8601 date or date-time, inclusive, UTC")
+    ] = None,
+    to: Annotated[str | None, Query(max_length=40, description="ISO-8601 date or date-time, inclusive, UTC")] = None,
+    order: Annotated[Literal["newest", "oldest"], Query(description="By creation time")] = "newest",
+    status: Annotated[Status, Query(description="Direct uploads are pending until processed")] = "ready",
+    thumbnails: Annotated[bool, Query(description="Add a presigned thumbnail_url to each item")] = False,
+) -> Response[list[ImageSummary]]:
+    event = router.current_event
+    requests.refuse_repeated_parameters(event)
+    wanted = listing.ListFilter(
+        user=user,
+        tag=tag.lower() if tag else None,
+        name_contains=name_contains,
+        start_ms=None if from_ is None else listing.time_bound(from_, "from", end=False),
+        end_ms=None if to is None else listing.time_bound(to, "to", end=True),
+        newest_first=order == "newest",
+        status=status,
+    )
+    store = ImageStore()
+    rows, next_cursor = listing.list_page(store, limit, cursor, wanted)
+    headers: dict[str, str] = {}
+    if next_cursor:
+        # Keep the caller's other parameters; the GitHub convention keeps the body a plain array.
+        query = {k: v for k, v in event.query_string_parameters.items() if k != "cursor"}
+        query["cursor"] = next_cursor
+        headers["Link"] = f'<?{urlencode(query)}>; rel="next"'
+    if thumbnails:  # signing is local but not free (~0.4 ms a URL): only for those who ask
+        rows = [{**row, "thumbnail_url": images.thumbnail_url(store, row)} for row in rows]
+    body = [ImageSummary.model_validate(summary(row)) for row in rows]
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, headers)
+
+
+@router.get(
+    "/view/<image_id>",
+    summary="An image's metadata and a presigned URL of its bytes",
+    responses=openapi.responses(200, ImageDetail, 302, 400, 404, 409),
+)
+def view(
+    image_id: str,
+    download: Annotated[bool, Query(description="The URL makes browsers save the file (attachment)")] = False,
+    redirect: Annotated[bool, Query(description="Answer 302 to the presigned URL, for <img src>")] = False,
+) -> Response[ImageDetail | Redirect]:
+    store = ImageStore()
+    row = images.get_visible(store, image_id)
+    answer = detail(store, row, download)
+    if redirect:
+        if answer.url is None:
+            raise ConflictError(f"the image is {row['status']}, not ready", "NOT_READY")
+        # Each answer carries a fresh signature: never let a cache hand out an expired one.
+        headers = {"Location": answer.url, "Cache-Control": "no-store"}
+        return Response(HTTPStatus.FOUND, content_types.APPLICATION_JSON, Redirect(url=answer.url), headers)
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, answer)
+
+
+@router.delete(
+    "/delete/<image_id>",
+    summary="Delete an image: its object and its row",
+    responses=openapi.responses(200, DeleteResult, 404, 409),
+)
+def delete(image_id: str) -> DeleteResult:
+    row = deletes.delete_image(ImageStore(), image_id)
+    return DeleteResult(deleted=row["id"], key=row["key"])
+
+
+def summary(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the answers show it: its object key is called `filename` there (as in the first release)."""
+    return {**row, "filename": row["key"]}
+
+
+def detail(store: ImageStore, row: dict[str, Any], download: bool = False) -> ImageDetail:
+    """What /view answers: the summary, the bucket and presigned URLs (for a ready image)."""
+    return ImageDetail(bucket=get_settings().bucket, **images.presigned_urls(store, row, download), **summary(row))

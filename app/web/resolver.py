@@ -1,0 +1,151 @@
+"""The HTTP edge's hub: the resolver, the routers it serves, and the one place where errors become statuses.
+
+Routes live with their concern (images.py: the original contract; uploads.py:
+direct uploads; site.py: the gallery); this module includes them, serves the
+API's own documentation, and answers every error in one JSON shape:
+`{"error", "code", "request_id"}`. `python -m app.web.resolver` prints the
+OpenAPI document (`make openapi`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+    ResponseValidationError,
+)
+
+from app.errors import (
+    ConflictError,
+    DomainError,
+    FileTooLargeError,
+    ImageTooLargeError,
+    InvalidInputError,
+    NotAnImageError,
+    NotFoundError,
+)
+from app.models import ErrorBody
+from app.observability import logger
+from app.settings import PUBLIC_PATHS
+from app.web import images, openapi, requests, site, uploads
+
+# Every kind of refusal, and the status it answers with.
+STATUS = {
+    InvalidInputError: HTTPStatus.BAD_REQUEST,
+    NotFoundError: HTTPStatus.NOT_FOUND,
+    ConflictError: HTTPStatus.CONFLICT,
+    FileTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    ImageTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    NotAnImageError: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+}
+INTERNAL = "Internal error; quote the request id"
+
+# A response that breaks its own model is our bug: answered as such (a 500 below), not as the client's 4xx.
+app = openapi.DocumentedResolver(
+    enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+)
+app.enable_swagger(path="/swagger", **openapi.INFO)  # Swagger UI with its assets inline: works offline
+for router in (images.router, uploads.router, site.router):
+    app.include_router(router)
+
+
+@app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, _openapi_json())
+
+
+@lru_cache(maxsize=1)
+def _openapi_json() -> str:
+    return openapi.document(app)
+
+
+# --- errors --------------------------------------------------------------------
+def status_of(error: DomainError) -> HTTPStatus:
+    return next(status for kind, status in STATUS.items() if isinstance(error, kind))
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    body = ErrorBody(error=message, code=code, request_id=request_id())
+    return Response(status, content_types.APPLICATION_JSON, body, headers)
+
+
+def request_id() -> str:
+    """API Gateway's request id (in the logs as `correlation_id`), or the Lambda's."""
+    request_context = app.current_event.get("requestContext") or {}
+    if request_context.get("requestId"):
+        return str(request_context["requestId"])
+    return getattr(app.lambda_context, "aws_request_id", "") or "unknown"
+
+
+def refusal(exc: DomainError) -> Response[ErrorBody]:
+    retry = getattr(exc, "retry_after", None)
+    return error_response(status_of(exc), exc.code, exc.message, {"Retry-After": str(retry)} if retry else None)
+
+
+@app.exception_handler(DomainError)
+def handle_domain_error(exc: DomainError) -> Response[ErrorBody]:
+    return refusal(exc)
+
+
+@app.exception_handler(RequestValidationError)
+def handle_validation_error(exc: RequestValidationError) -> Response[ErrorBody]:
+    errors = list(exc.errors())
+    in_query = any("query" in error.get("loc", ()) for error in errors)
+    return refusal(requests.invalid(errors, "INVALID_PARAMETER" if in_query else None))
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[ErrorBody]:
+    return error_response(HTTPStatus.BAD_REQUEST, "NOT_JSON", "send the request body as application/json")
+
+
+@app.not_found
+def handle_not_found(_: RouteNotFound) -> Response[ErrorBody]:
+    event = app.current_event
+    allowed = sorted({method for pattern, methods in _routes() if pattern.match(event.path) for method in methods})
+    # A method the path allows, yet no route matched: a parameter Powertools' routes refuse (e.g. "%00").
+    if allowed and event.http_method not in allowed:
+        return error_response(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            f"{event.http_method} is not allowed here; use {', '.join(allowed)}",
+            {"Allow": ", ".join(allowed)},
+        )
+    return error_response(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"No route for {event.path}")
+
+
+@lru_cache(maxsize=1)
+def _routes() -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path pattern, methods) of every route: the documented ones from the OpenAPI document,
+    and the public pages and documentation, which are all GET."""
+    table = [(re.compile(f"^{re.escape(path)}$"), frozenset({"GET"})) for path in PUBLIC_PATHS]
+    for path, item in (app.get_openapi_schema().paths or {}).items():
+        segments = ("[^/]+" if segment.startswith("{") else re.escape(segment) for segment in path.split("/"))
+        pattern = re.compile(f"^{'/'.join(segments)}$")
+        methods = frozenset(name.upper() for name in ("get", "post", "put", "patch", "delete") if getattr(item, name))
+        table.append((pattern, methods))
+    return table
+
+
+@app.exception_handler(ResponseValidationError)
+def handle_response_validation_error(exc: ResponseValidationError) -> Response[ErrorBody]:
+    # A route answered something its declared model does not allow: our bug, not the client's.
+    logger.error("response failed validation", extra={"errors": exc.errors()})
+    return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", INTERNAL)
+
+
+@app.exception_handler(Exception)
+def handle_unexpected(exc: Exception) -> Response[ErrorBody]:
+    # Full detail goes to the log (with the request id), never to the client.
+    logger.exception("unhandled error")
+    return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", INTERNAL)
+
+
+if __name__ == "__main__":
+    print(openapi.document(app), end="")

@@ -1,0 +1,5 @@
+import sys
+
+from localserver.server import main
+
+sys.exit(main())

@@ -1,0 +1,144 @@
+"""The same Lambda, served in-process: `python -m localserver` (`make dev`, and `make run` without Docker).
+
+HTTP goes through the API Gateway stand-in of gateway.py to `lambda_handler`.
+Storage is moto's server mode, started in this process on a free port with
+the bucket and tables created by the same code as the tests
+(`deploy.resources.provision`), unless AWS_ENDPOINT_URL points at a running
+LocalStack or at AWS. While it runs, build/local-server.json says where (for
+`make inspect`).
+
+    python -m localserver [--host 127.0.0.1] [--port 3000] [--aws-port 0] [--api-key KEY]
+    (or HOST, PORT, LOCAL_AWS_PORT, LOCAL_API_KEY in the environment)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from deploy.resources import usage
+from localserver.gateway import LambdaApp
+
+STATE = Path("build") / "local-server.json"
+
+
+def start_embedded_aws(host: str, port: int) -> tuple[Any, str]:
+    """moto's server in this process, with the bucket and table; returns (server, endpoint)."""
+    from moto.server import ThreadedMotoServer
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    endpoint = f"http://{bound_host}:{bound_port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    return server, endpoint
+
+
+def provision_storage() -> None:
+    import boto3
+
+    from app.settings import get_settings
+    from deploy.resources import provision
+
+    settings = get_settings()
+    endpoint = settings.endpoint_url or None
+    provision(
+        boto3.client("s3", endpoint_url=endpoint, region_name=settings.region),
+        boto3.client("dynamodb", endpoint_url=endpoint, region_name=settings.region),
+    )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m localserver", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument(
+        "--aws-port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "0")), help="embedded moto (0: any free)"
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("LOCAL_API_KEY") or None,
+        help="require this x-api-key header, as deploy.sh API_KEY=1 does",
+    )
+    parser.add_argument("--state", default=str(STATE), help="where to say where this runs ('' for nowhere)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    # Embedded-metric lines are for CloudWatch; locally they would only flood the terminal.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # Our own access line per request (LambdaApp) replaces werkzeug's, which moto's server would echo too.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    try:
+        http: BaseWSGIServer = make_server(args.host, args.port, LambdaApp(args.api_key), threaded=True)
+    except (OSError, SystemExit):  # werkzeug reports a busy port itself, then exits
+        print(
+            f"localserver: cannot listen on {args.host}:{args.port}. Is another server running? "
+            "Choose another port with --port N or PORT=N.",
+            file=sys.stderr,
+        )
+        return 2
+    stop = threading.Event()
+    _on_stop_signals(lambda *_: stop.set())  # explicit: a shell that starts us in the background ignores SIGINT
+    moto_server, backend = _storage(args.host, args.aws_port)
+    base_url = f"http://{args.host}:{http.server_port}"
+    provision_storage()
+    state = Path(args.state) if args.state else None
+    _announce(base_url, backend, args.api_key, state)
+    threading.Thread(target=http.serve_forever, name="http", daemon=True).start()
+    stop.wait()
+    _on_stop_signals(signal.SIG_IGN)  # a second Ctrl-C (or make's forwarded SIGTERM) must not interrupt the stop
+    http.shutdown()
+    http.server_close()
+    if moto_server is not None:
+        moto_server.stop()
+    if state is not None:
+        state.unlink(missing_ok=True)
+    print("Stopped.", flush=True)
+    sys.stderr.flush()
+    # Everything that matters is closed above. Skip the interpreter's finalisation, which a
+    # request thread still holding a client's keep-alive connection can keep waiting.
+    os._exit(0)
+
+
+def _on_stop_signals(handler: Any) -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
+
+
+def _storage(host: str, aws_port: int) -> tuple[Any, str]:
+    """(the embedded moto server or None, what the banner says about storage)."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return None, f"{os.environ['AWS_ENDPOINT_URL']} (from AWS_ENDPOINT_URL)"
+    moto_server, endpoint = start_embedded_aws(host, aws_port)
+    # Presigned URLs must point where the browser can reach the embedded S3.
+    os.environ.setdefault("PUBLIC_S3_ENDPOINT", endpoint)
+    return moto_server, f"embedded moto at {endpoint}; data is kept in memory only and is lost when this stops"
+
+
+def _announce(base_url: str, backend: str, api_key: str | None, state: Path | None) -> None:
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    if state is not None:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps({"base_url": base_url, "aws_endpoint": endpoint, "pid": os.getpid()}) + "\n")
+    print(f"Image API (local mode) on {base_url}\n  storage: {backend}", flush=True)
+    if api_key:
+        os.environ["LOCAL_API_KEY"] = api_key
+        print("  every request needs the header x-api-key: $LOCAL_API_KEY", flush=True)
+    print(flush=True)
+    inspect = f"DISABLE_DEPRECATION_NOTICE=1 AWS_ENDPOINT_URL={endpoint} awslocal"
+    print(usage(base_url, inspect, "$LOCAL_API_KEY" if api_key else ""), flush=True)
+    print("Ctrl-C stops it.", flush=True)

@@ -1,0 +1,56 @@
+"""Look inside whichever store is running: `python -m ops.inspect` (`make inspect`).
+
+Runs the README's two commands, `awslocal s3 ls` and `awslocal dynamodb scan`,
+against AWS_ENDPOINT_URL if set, else the local server that build/local-server.json
+names (while it runs), else LocalStack; each command is printed first, as you
+would type it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from app.settings import get_settings
+
+LOCALSTACK = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
+STATE = Path("build") / "local-server.json"
+
+
+def endpoint() -> tuple[str, str]:
+    """(where the store answers, what it is)."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return os.environ["AWS_ENDPOINT_URL"], "AWS_ENDPOINT_URL"
+    if STATE.exists():
+        state = json.loads(STATE.read_text())
+        try:
+            os.kill(int(state["pid"]), 0)
+            return str(state["aws_endpoint"]), f"the local server at {state['base_url']}"
+        except (OSError, KeyError, ValueError):
+            pass  # a server that did not stop cleanly left it behind
+    return LOCALSTACK, "LocalStack"
+
+
+def main() -> int:
+    url, what = endpoint()
+    settings = get_settings()
+    env = {**os.environ, "AWS_ENDPOINT_URL": url, "DISABLE_DEPRECATION_NOTICE": "1"}
+    env.setdefault("AWS_ACCESS_KEY_ID", "test")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    print(f"# the store of {what}: {url}", flush=True)
+    status = 0
+    for command in (
+        ["awslocal", "s3", "ls", f"s3://{settings.bucket}", "--recursive"],
+        ["awslocal", "dynamodb", "scan", "--table-name", settings.table],
+    ):
+        print(f"$ AWS_ENDPOINT_URL={url} {shlex.join(command)}", flush=True)
+        status = subprocess.run(command, env=env, check=False).returncode or status
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""`make help` lists every command the README names."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_make_help_lists_every_command() -> None:
+    listed = subprocess.run(["make", "-s", "help"], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    names = {line.split()[1] for line in listed.splitlines() if line.strip().startswith("make ")}
+    assert {"e2e", "e2e-local", "inspect", "test", "run", "dev", "reconcile", "bench", "openapi"} <= names
