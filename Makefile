@@ -12,10 +12,10 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs inspect reconcile pending bench lint format openapi clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template inspect reconcile pending bench lint format openapi clean
 
 help: ## List the commands
-	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,25 @@ down: ## Stop LocalStack (its data goes with it)
 logs: ## Follow LocalStack's logs
 	docker compose logs -f localstack
 
+deploy-stack: $(VENV)/.installed ## Deploy template.yaml on LocalStack as a CloudFormation stack (STACK=image-api-stack)
+	bash deploy/stack.sh deploy
+
+delete-stack: $(VENV)/.installed ## Delete that stack and check nothing is left behind
+	bash deploy/stack.sh delete
+
+e2e-stack: $(VENV)/.installed ## End-to-end tests against the stack deploy-stack made
+	set -a && . build/stack.env && set +a && E2E_API_KEY=$$(cat build/stack_api_key 2>/dev/null) \
+	  $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+deploy-aws: $(VENV)/.installed ## Deploy template.yaml to your AWS account (README: Deploy to AWS)
+	AWS_CLI=aws bash deploy/stack.sh deploy $(PARAMETERS)
+
+delete-aws: $(VENV)/.installed ## Delete the AWS stack and every image in it (asks first)
+	AWS_CLI=aws bash deploy/stack.sh delete
+
+template: $(VENV)/.installed ## Regenerate template.yaml from the code (a test fails when it is stale)
+	$(BIN)/python -m deploy.template > template.yaml
+
 inspect: $(VENV)/.installed ## Show the bucket and the table of whatever runs: the local server, else LocalStack
 	@$(BIN)/python -m ops.inspect
 
@@ -83,10 +102,11 @@ pending: $(VENV)/.installed ## Direct uploads pending for over a day on LocalSta
 bench: $(VENV)/.installed ## Benchmark: latency per route, listing at scale, cold start, memory (BENCH_SHORT=1: quick)
 	$(BIN)/python -m bench
 
-lint: $(VENV)/.installed ## ruff, ruff format --check, mypy
+lint: $(VENV)/.installed ## ruff, ruff format --check, mypy, cfn-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
 
 format: $(VENV)/.installed ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

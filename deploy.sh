@@ -31,12 +31,11 @@ PYTHON="${PYTHON:-python3}"
 API_RATE_LIMIT="${API_RATE_LIMIT:-20}"
 API_BURST_LIMIT="${API_BURST_LIMIT:-40}"
 KEY_REQUIRED=false; [ "$API_KEY" = 1 ] && KEY_REQUIRED=true
-RUNTIME=python3.12
 BUILD=build
 
 case "${LAMBDA_ARCH:-$(uname -m)}" in
-  arm64|aarch64) ARCH=arm64; MACHINE=aarch64 ;;
-  x86_64|amd64) ARCH=x86_64; MACHINE=x86_64 ;;
+  arm64|aarch64) ARCH=arm64 ;;
+  x86_64|amd64) ARCH=x86_64 ;;
   *) echo "deploy.sh: unsupported LAMBDA_ARCH ${LAMBDA_ARCH:-$(uname -m)} (x86_64 or arm64)" >&2; exit 2 ;;
 esac
 
@@ -77,23 +76,8 @@ export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
 
 # --- 1. the zip, built for the Lambda's platform, never from this interpreter ---
 step "Building the Lambda zip ($RUNTIME, $ARCH)"
-deps_key="$(cksum <requirements.txt | cut -d' ' -f1)-$MACHINE"
-DEPS="$BUILD/deps-$deps_key"
-if [ ! -d "$DEPS" ]; then
-  rm -rf "$BUILD"/deps-*
-  # manylinux2014 (glibc 2.17) wheels, or manylinux_2_28 ones where a package (Pillow 13) builds
-  # no older: python3.12's runtime, Amazon Linux 2023, has glibc 2.34 and runs both.
-  "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --no-compile \
-    --platform "manylinux2014_$MACHINE" --platform "manylinux_2_28_$MACHINE" --only-binary=:all: \
-    --python-version "${RUNTIME#python}" --implementation cp -t "$DEPS.tmp" -r requirements.txt
-  mv "$DEPS.tmp" "$DEPS"
-fi
-rm -rf "$BUILD/lambda" && mkdir -p "$BUILD/lambda"
-cp -R "$DEPS"/. "$BUILD/lambda/"
-cp -R app "$BUILD/lambda/app"
-ZIP="$BUILD/lambda.zip"
-rm -f "$ZIP"
-zip_bytes="$(resources zip "$BUILD/lambda" "$ZIP")"
+built="$("$PYTHON" -m deploy.package "$ARCH")"
+read -r ZIP zip_bytes <<<"$built"
 echo "    $ZIP: $((zip_bytes / 1024)) KiB"
 
 # --- 2. storage ---

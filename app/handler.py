@@ -15,6 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from app.observability import logger, publish_metrics
+from app.settings import SERVICE, get_settings
 from app.web.resolver import app
 
 
@@ -26,6 +27,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return app.resolve(event, context)
     finally:
         publish_metrics()
+
+
+if get_settings().tracing:  # imported only then: aws-xray-sdk costs cold start where nobody reads traces
+    from aws_lambda_powertools import Tracer
+
+    # Traces every invocation, and every S3 and DynamoDB call (Tracer patches botocore).
+    lambda_handler = Tracer(service=SERVICE).capture_lambda_handler(lambda_handler)
 
 
 def _is_s3_event(event: dict[str, Any]) -> bool:

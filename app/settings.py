@@ -51,6 +51,8 @@ class Settings:
     max_direct_upload_bytes: int = field(default_factory=lambda: _int("MAX_DIRECT_UPLOAD_BYTES", 50 * MIB))
     url_expires_in: int = field(default_factory=lambda: _int("URL_EXPIRES_IN", 3600))
     direct_upload_expires_in: int = field(default_factory=lambda: _int("DIRECT_UPLOAD_EXPIRES_IN", 900))
+    # X-Ray tracing (the template sets TRACING=Active on the function); off, Tracer is not even imported.
+    tracing: bool = field(default_factory=lambda: _str("TRACING") == "Active")
     # Seconds a function may run (deploy.sh sets it): how long a delete in flight holds its image.
     function_timeout: int = field(default_factory=lambda: _int("FUNCTION_TIMEOUT", 60))
     # The function's memory: Lambda tells its code in AWS_LAMBDA_FUNCTION_MEMORY_SIZE; deploy.sh

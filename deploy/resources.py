@@ -20,7 +20,6 @@ deploy.sh, the local server and the Lambda reading the same source.
     public-paths             paths that need no API key, one per line
     usage BASE_URL INSPECT [KEY_SOURCE]
                              the curl and inspection commands printed after a deploy
-    zip SRC_DIR... OUT       a reproducible zip of directories (contents at the zip's root)
 """
 
 from __future__ import annotations
@@ -29,20 +28,15 @@ import json
 import os
 import shlex
 import sys
-import zipfile
-from pathlib import Path
 from typing import Any
 
 from app import layout
 from app.settings import PUBLIC_PATHS, SERVICE, get_settings
+from deploy.package import RUNTIME
 
 # Request bodies of these types reach the Lambda base64-encoded, byte for byte
 # (API Gateway's binaryMediaTypes; the local server applies the same list).
 BINARY_MEDIA_TYPES = ("multipart/form-data", "image/*", "application/octet-stream")
-
-# Never shipped: the runtime has boto3; caches and metadata only cost cold start.
-_SKIP_DIRS = {"__pycache__", "tests", "boto3", "botocore", "s3transfer"}
-_SKIP_SUFFIXES = {".pyc", ".pyo"}
 
 
 def service_env() -> dict[str, str]:
@@ -74,6 +68,7 @@ def names() -> dict[str, str]:
         "USAGE_PLAN_NAME": settings.usage_plan_name,
         "API_KEY_NAME": settings.api_key_name,
         "INCOMING_PREFIX": layout.INCOMING_PREFIX,
+        "RUNTIME": RUNTIME,
     }
 
 
@@ -151,46 +146,40 @@ def trust_policy() -> dict[str, Any]:
     }
 
 
+# What the function's code calls, as IAM actions (tests/unit/test_template.py reads the code to check it).
+OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+# HeadObject and GetObject of a missing key answer 404 only with ListBucket (403 otherwise).
+BUCKET_ACTIONS = ["s3:ListBucket"]
+ROW_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
+LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def access_statements(bucket_arn: Any, table_arns: list[Any], index_arns: list[Any], log_arns: list[Any]) -> list[Any]:
+    """The function's permissions: only this bucket, these tables and their indexes, its own logs.
+
+    ARNs are strings (deploy.sh) or CloudFormation expressions (the template).
+    """
+    objects = (
+        {"Fn::Sub": ["${Bucket}/*", {"Bucket": bucket_arn}]} if isinstance(bucket_arn, dict) else f"{bucket_arn}/*"
+    )
+    return [
+        {"Sid": "Objects", "Effect": "Allow", "Action": OBJECT_ACTIONS, "Resource": objects},
+        {"Sid": "Bucket", "Effect": "Allow", "Action": BUCKET_ACTIONS, "Resource": bucket_arn},
+        {"Sid": "Rows", "Effect": "Allow", "Action": ROW_ACTIONS, "Resource": [*table_arns, *index_arns]},
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogGroup", *LOG_ACTIONS], "Resource": log_arns},
+    ]
+
+
 def role_policy(region: str, account: str, function: str) -> dict[str, Any]:
-    """Only this bucket, this table and its indexes, and this function's own log group."""
+    """deploy.sh's policy for the function's role."""
     settings = get_settings()
     table_arns = [f"arn:aws:dynamodb:{region}:{account}:table/{spec['TableName']}" for spec in table_specs()]
     log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "Objects",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                "Resource": f"arn:aws:s3:::{settings.bucket}/*",
-            },
-            {
-                "Sid": "Bucket",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": f"arn:aws:s3:::{settings.bucket}",
-            },
-            {
-                "Sid": "Rows",
-                "Effect": "Allow",
-                "Action": [
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:DeleteItem",
-                    "dynamodb:Query",
-                ],
-                "Resource": [*table_arns, *(f"{arn}/index/*" for arn in table_arns)],
-            },
-            {
-                "Sid": "Logs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [log_group, f"{log_group}:*"],
-            },
-        ],
-    }
+    statements = access_statements(
+        f"arn:aws:s3:::{settings.bucket}", table_arns, [f"{arn}/index/*" for arn in table_arns],
+        [log_group, f"{log_group}:*"],
+    )  # fmt: skip
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def provision(s3: Any, dynamodb: Any) -> None:
@@ -234,22 +223,6 @@ Look inside (make inspect does both, against whichever store is running):
 """
 
 
-def build_zip(sources: list[Path], out: Path) -> int:
-    """Zip the contents of `sources` at the archive root, in a stable order; returns the size in bytes."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for source in sources:
-            for path in sorted(source.rglob("*")):
-                relative = path.relative_to(source)
-                if path.is_dir() or _SKIP_DIRS.intersection(relative.parts) or path.suffix in _SKIP_SUFFIXES:
-                    continue
-                info = zipfile.ZipInfo(relative.as_posix(), date_time=(2020, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, path.read_bytes())
-    return out.stat().st_size
-
-
 def main(argv: list[str]) -> int:
     command, args = (argv[0], argv[1:]) if argv else ("", [])
     if command == "env":
@@ -276,9 +249,6 @@ def main(argv: list[str]) -> int:
         print("\n".join(BINARY_MEDIA_TYPES))
     elif command == "usage" and len(args) in (2, 3):
         print(usage(*args), end="")
-    elif command == "zip" and len(args) >= 2:
-        size = build_zip([Path(a) for a in args[:-1]], Path(args[-1]))
-        print(size)
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -33,7 +33,9 @@ def _unavailable(reason: str) -> None:
 def target() -> Iterator[Target]:
     if os.environ.get("BASE_URL"):
         yield Target(
-            os.environ["BASE_URL"].rstrip("/"), os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("E2E_API_KEY")
+            os.environ["BASE_URL"].rstrip("/"),
+            os.environ.get("AWS_ENDPOINT_URL"),
+            os.environ.get("E2E_API_KEY") or None,
         )
         return
     try:

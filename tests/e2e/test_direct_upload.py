@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from app.settings import get_settings
 from tests.e2e.client import Target, assert_error
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +74,7 @@ def test_one_byte_over_the_limit_is_refused(target: Target, tmp_path: Path) -> N
         else:  # moto does not; processing refuses it instead
             complete = target.request("POST", f"/uploads/{image_id}/complete")
             assert_error(complete, 413, "FILE_TOO_LARGE")
-        objects = target.client("s3").list_objects_v2(Bucket="images-bucket", Prefix=f"incoming/{image_id}")
+        objects = target.client("s3").list_objects_v2(Bucket=get_settings().bucket, Prefix=f"incoming/{image_id}")
         assert objects.get("KeyCount", 0) == 0
     finally:
         target.delete(f"/delete/{image_id}")
@@ -91,7 +92,7 @@ def test_a_text_file_posted_as_jpeg_ends_rejected_and_its_object_is_gone(target:
 
         assert image["status"] == "rejected"
         assert image["url"] is None
-        objects = target.client("s3").list_objects_v2(Bucket="images-bucket", Prefix=f"incoming/{image_id}")
+        objects = target.client("s3").list_objects_v2(Bucket=get_settings().bucket, Prefix=f"incoming/{image_id}")
         assert objects.get("KeyCount", 0) == 0
     finally:
         target.delete(f"/delete/{image_id}")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.settings import get_settings
 from tests.e2e.client import Target
 from tests.images import image_bytes
 
@@ -32,7 +33,13 @@ def test_inspect_shows_the_commands_and_what_they_find(target: Target) -> None:
         target.delete(f"/delete/{image_id}")
 
     assert result.returncode == 0, result.stderr
-    assert f"$ AWS_ENDPOINT_URL={target.aws_endpoint} awslocal s3 ls s3://images-bucket --recursive" in result.stdout
+    settings = get_settings()
+    assert (
+        f"$ AWS_ENDPOINT_URL={target.aws_endpoint} awslocal s3 ls s3://{settings.bucket} --recursive" in result.stdout
+    )
     assert f"{image_id}.png" in result.stdout
-    assert f"$ AWS_ENDPOINT_URL={target.aws_endpoint} awslocal dynamodb scan --table-name images" in result.stdout
+    assert (
+        f"$ AWS_ENDPOINT_URL={target.aws_endpoint} awslocal dynamodb scan --table-name {settings.table}"
+        in result.stdout
+    )
     assert "deprecat" not in result.stdout.lower() + result.stderr.lower()

@@ -1,0 +1,461 @@
+"""template.yaml, the SAM template, generated from the same code deploy.sh and the local server use.
+
+`python -m deploy.template > template.yaml` (`make template`); a test fails when
+the committed file is stale. Generated rather than written by hand so that
+the tables and indexes (app/layout.py), the environment, names and limits
+(app/settings.py), the binary media types, public paths, CORS rules, bucket
+notification and IAM actions (deploy/resources.py) exist once, whichever way
+the service is deployed. The template then deploys unchanged on LocalStack
+(`make deploy-stack`) and on AWS (`make deploy-aws`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import yaml
+
+from app import layout
+from app.settings import PUBLIC_PATHS, SERVICE, get_settings
+from deploy import resources
+from deploy.package import RUNTIME
+
+BUCKET_NAME = "${AWS::StackName}-images-${AWS::AccountId}-${AWS::Region}"
+# Named after the stack, not the function resource: the role (which the function needs) grants
+# access to this log group, so naming it by the function would make a circle.
+FUNCTION_NAME = "${AWS::StackName}-function"
+LOG_GROUP = {"Fn::Sub": f"/aws/lambda/{FUNCTION_NAME}"}
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"Ref": name}
+
+
+def sub(text: str) -> dict[str, Any]:
+    return {"Fn::Sub": text}
+
+
+def join(*parts: Any) -> dict[str, Any]:
+    """Parts joined; resources are referred to by Ref or GetAtt here, never inside Fn::Sub, which
+    LocalStack's engine cannot resolve to a resource of the template."""
+    return {"Fn::Join": ["", list(parts)]}
+
+
+def arn(resource: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [resource, "Arn"]}
+
+
+def parameters() -> dict[str, Any]:
+    """Names come from the stack; limits default to app/settings.py's."""
+    settings = get_settings()
+
+    def number(default: int, description: str, minimum: int = 0) -> dict[str, Any]:
+        return {"Type": "Number", "Default": default, "MinValue": minimum, "Description": description}
+
+    return {
+        "Stage": {"Type": "String", "Default": settings.stage, "Description": "API Gateway stage"},
+        "Architecture": {"Type": "String", "Default": "x86_64", "AllowedValues": ["x86_64", "arm64"]},
+        "FunctionMemory": number(settings.memory_mb, "MB; decoding may hold 3/8 of it (README: Limits)", 256),
+        "FunctionTimeout": number(settings.function_timeout, "Seconds", 10),
+        "ReservedConcurrency": number(0, "Executions reserved for (and capping) the function; 0: none"),
+        "MaxUploadBytes": number(settings.max_upload_bytes, "Largest file POST /upload takes", 1),
+        "MaxDirectUploadBytes": number(settings.max_direct_upload_bytes, "Largest direct upload", 1),
+        "UrlExpiresIn": number(settings.url_expires_in, "Seconds presigned URLs stay valid", 1),
+        "DirectUploadExpiresIn": number(
+            settings.direct_upload_expires_in, "Seconds a direct upload's form stays valid", 1
+        ),
+        "DecodeBudgetMb": number(
+            settings.decode_budget_mb, "What decoding one image may hold; 0: 3/8 of FunctionMemory"
+        ),
+        "ApiKeyRequired": {"Type": "String", "Default": "false", "AllowedValues": ["false", "true"]},
+        "ApiRateLimit": number(20, "Requests per second with an API key (usage plan)", 1),
+        "ApiBurstLimit": number(40, "Burst with an API key (usage plan)", 1),
+        "CorsOrigins": {
+            "Type": "String",
+            "Default": "*",
+            "Description": "Origins the bucket's CORS rules allow, comma-separated",
+        },
+        "Tracing": {"Type": "String", "Default": "Active", "AllowedValues": ["Active", "PassThrough"]},
+        "LogRetentionDays": number(30, "Days the function's logs are kept", 1),
+        "AlarmEmail": {
+            "Type": "String",
+            "Default": "",
+            "Description": "Who is told when an alarm fires (empty: nobody)",
+        },
+        "PublicS3Endpoint": {"Type": "String", "Default": "", "Description": "Where users reach S3 (LocalStack only)"},
+    }
+
+
+CONDITIONS = {
+    "KeyRequired": {"Fn::Equals": [ref("ApiKeyRequired"), "true"]},
+    "HasReservedConcurrency": {"Fn::Not": [{"Fn::Equals": [ref("ReservedConcurrency"), 0]}]},
+    "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
+    "TracingActive": {"Fn::Equals": [ref("Tracing"), "Active"]},
+}
+
+
+def storage() -> dict[str, Any]:
+    """The bucket (private, encrypted, CORS for the gallery, incoming uploads expire) and the tables."""
+    rule = resources.bucket_cors()["CORSRules"][0]
+    # S3's API and CloudFormation name two of the rule's fields differently.
+    cors = {
+        "ExposedHeaders" if k == "ExposeHeaders" else "MaxAge" if k == "MaxAgeSeconds" else k: v
+        for k, v in rule.items()
+    }
+    bucket = {
+        "Type": "AWS::S3::Bucket",
+        "DependsOn": "S3InvokePermission",  # S3 checks it may invoke the function when the notification is set
+        "Properties": {
+            "BucketName": sub(BUCKET_NAME),
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "CorsConfiguration": {"CorsRules": [{**cors, "AllowedOrigins": {"Fn::Split": [",", ref("CorsOrigins")]}}]},
+            "LifecycleConfiguration": {
+                "Rules": [
+                    # A direct upload is processed within seconds; what is left a day later is a leftover.
+                    {
+                        "Id": "expire-incoming",
+                        "Status": "Enabled",
+                        "Prefix": layout.INCOMING_PREFIX,
+                        "ExpirationInDays": 1,
+                    },
+                    {
+                        "Id": "abort-multipart",
+                        "Status": "Enabled",
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                    },
+                ]
+            },
+            "NotificationConfiguration": {"LambdaConfigurations": [_notification()]},
+        },
+    }
+    settings = get_settings()
+    tables = {}
+    for logical, spec in zip(
+        ("ImagesTable", "TagsTable"), layout.table_specs(settings.table, settings.tags_table), strict=True
+    ):
+        properties = {key: value for key, value in spec.items() if key != "TableName"}  # CloudFormation names it
+        properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+        tables[logical] = {"Type": "AWS::DynamoDB::Table", "Properties": properties}
+    return {"ImagesBucket": bucket, **tables}
+
+
+def _notification() -> dict[str, Any]:
+    configuration = resources.notification("")["LambdaFunctionConfigurations"][0]
+    return {
+        "Event": configuration["Events"][0],
+        "Filter": {"S3Key": {"Rules": configuration["Filter"]["Key"]["FilterRules"]}},
+        "Function": arn("Function"),
+    }
+
+
+def function() -> dict[str, Any]:
+    """The Lambdalith: the zip deploy/package.py builds, the environment app/settings.py reads."""
+    names = {"IMAGES_BUCKET": sub(BUCKET_NAME), "IMAGES_TABLE": ref("ImagesTable"), "TAGS_TABLE": ref("TagsTable")}
+    limits = {
+        "MAX_UPLOAD_BYTES": ref("MaxUploadBytes"),
+        "MAX_DIRECT_UPLOAD_BYTES": ref("MaxDirectUploadBytes"),
+        "URL_EXPIRES_IN": ref("UrlExpiresIn"),
+        "DIRECT_UPLOAD_EXPIRES_IN": ref("DirectUploadExpiresIn"),
+        "FUNCTION_TIMEOUT": ref("FunctionTimeout"),
+        "FUNCTION_MEMORY_MB": ref("FunctionMemory"),
+        "DECODE_BUDGET_MB": ref("DecodeBudgetMb"),
+    }
+    variables = {**names, **limits, "POWERTOOLS_SERVICE_NAME": SERVICE, "TRACING": ref("Tracing")}
+    variables["PUBLIC_S3_ENDPOINT"] = ref("PublicS3Endpoint")
+    return {
+        "Function": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "FunctionName": sub(FUNCTION_NAME),
+                "CodeUri": "build/lambda.zip",
+                "Handler": "app.handler.lambda_handler",
+                "Runtime": RUNTIME,
+                "Architectures": [ref("Architecture")],
+                "MemorySize": ref("FunctionMemory"),
+                "Timeout": ref("FunctionTimeout"),
+                "Tracing": ref("Tracing"),
+                "Role": arn("FunctionRole"),
+                "ReservedConcurrentExecutions": {
+                    "Fn::If": ["HasReservedConcurrency", ref("ReservedConcurrency"), ref("AWS::NoValue")]
+                },
+                "Environment": {"Variables": variables},
+                # S3's asynchronous invocations: two retries, then the event waits in a queue.
+                "EventInvokeConfig": {
+                    "MaximumRetryAttempts": 2,
+                    "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn("FailedEvents")}},
+                },
+            },
+        },
+        "FunctionLogs": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": LOG_GROUP, "RetentionInDays": ref("LogRetentionDays")},
+        },
+        "FailedEvents": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
+        },
+        "FunctionRole": _role(),
+        "S3InvokePermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": ref("Function"),
+                "Principal": "s3.amazonaws.com",
+                "SourceArn": sub(f"arn:${{AWS::Partition}}:s3:::{BUCKET_NAME}"),
+                "SourceAccount": ref("AWS::AccountId"),
+            },
+        },
+    }
+
+
+def _role() -> dict[str, Any]:
+    bucket_arn = sub(f"arn:${{AWS::Partition}}:s3:::{BUCKET_NAME}")
+    tables = [arn("ImagesTable"), arn("TagsTable")]
+    indexes = [join(arn("ImagesTable"), "/index/*"), join(arn("TagsTable"), "/index/*")]
+    log_group = join(sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"), LOG_GROUP, ":*")
+    statements = [
+        *resources.access_statements(bucket_arn, tables, indexes, [log_group]),
+        {"Sid": "FailedEvents", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arn("FailedEvents")},
+        {
+            "Fn::If": [
+                "TracingActive",
+                {
+                    "Sid": "Traces",
+                    "Effect": "Allow",
+                    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    "Resource": "*",
+                },
+                ref("AWS::NoValue"),
+            ]
+        },
+    ]
+    trust = resources.trust_policy()
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": trust,
+            "Policies": [
+                {"PolicyName": "access", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}
+            ],
+        },
+    }
+
+
+def api() -> dict[str, Any]:
+    """The REST API: ANY / and ANY /{proxy+} to the function, the public paths, binary media types, a stage."""
+    methods: dict[str, Any] = {}
+    resources_: dict[str, Any] = {
+        "ProxyResource": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {
+                "RestApiId": ref("Api"),
+                "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                "PathPart": "{proxy+}",
+            },
+        }
+    }
+    methods["RootMethod"] = _method({"Fn::GetAtt": ["Api", "RootResourceId"]}, public=True)
+    methods["ProxyMethod"] = _method(ref("ProxyResource"), public=False)
+    for path in PUBLIC_PATHS:
+        if path == "/":
+            continue
+        logical = "Public" + "".join(part.capitalize() for part in path.strip("/").replace(".", "-").split("-"))
+        resources_[f"{logical}Resource"] = {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {
+                "RestApiId": ref("Api"),
+                "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                "PathPart": path.strip("/"),
+            },
+        }
+        methods[f"{logical}Method"] = _method(ref(f"{logical}Resource"), public=True)
+    rest_api = {
+        "Type": "AWS::ApiGateway::RestApi",
+        "Properties": {
+            "Name": sub("${AWS::StackName}-api"),
+            "BinaryMediaTypes": list(resources.BINARY_MEDIA_TYPES),
+            "EndpointConfiguration": {"Types": ["REGIONAL"]},
+        },
+    }
+    deployment = {
+        "Type": "AWS::ApiGateway::Deployment",
+        "DependsOn": sorted(methods),
+        "Properties": {"RestApiId": ref("Api")},
+    }
+    stage = {
+        "Type": "AWS::ApiGateway::Stage",
+        "Properties": {
+            "RestApiId": ref("Api"),
+            "DeploymentId": ref("ApiDeployment"),
+            "StageName": ref("Stage"),
+            "TracingEnabled": {"Fn::If": ["TracingActive", True, False]},
+        },
+    }
+    permission = {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": ref("Function"),
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": join(
+                sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"), ref("Api"), "/*"
+            ),
+        },
+    }
+    return {
+        "Api": rest_api,
+        **resources_,
+        **methods,
+        "ApiDeployment": deployment,
+        "ApiStage": stage,
+        "ApiInvokePermission": permission,
+        **_api_key(),
+    }
+
+
+def _method(resource_id: Any, public: bool) -> dict[str, Any]:
+    functions = sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/")
+    uri = join(functions, arn("Function"), "/invocations")
+    return {
+        "Type": "AWS::ApiGateway::Method",
+        "Properties": {
+            "RestApiId": ref("Api"),
+            "ResourceId": resource_id,
+            "HttpMethod": "ANY",
+            "AuthorizationType": "NONE",
+            # The page, its assets and the documentation hold no data, and a browser cannot send a key to load them.
+            "ApiKeyRequired": False if public else {"Fn::If": ["KeyRequired", True, False]},
+            "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST", "Uri": uri},
+        },
+    }
+
+
+def _api_key() -> dict[str, Any]:
+    settings = get_settings()
+    return {
+        "UsagePlan": {
+            "Type": "AWS::ApiGateway::UsagePlan",
+            "Condition": "KeyRequired",
+            "DependsOn": "ApiStage",
+            "Properties": {
+                "UsagePlanName": sub(f"${{AWS::StackName}}-{settings.usage_plan_name}"),
+                "ApiStages": [{"ApiId": ref("Api"), "Stage": ref("Stage")}],
+                "Throttle": {"RateLimit": ref("ApiRateLimit"), "BurstLimit": ref("ApiBurstLimit")},
+            },
+        },
+        "ApiKey": {
+            "Type": "AWS::ApiGateway::ApiKey",
+            "Condition": "KeyRequired",
+            "Properties": {"Name": sub(f"${{AWS::StackName}}-{settings.api_key_name}"), "Enabled": True},
+        },
+        "UsagePlanKey": {
+            "Type": "AWS::ApiGateway::UsagePlanKey",
+            "Condition": "KeyRequired",
+            "Properties": {"KeyId": ref("ApiKey"), "KeyType": "API_KEY", "UsagePlanId": ref("UsagePlan")},
+        },
+    }
+
+
+def alarms() -> dict[str, Any]:
+    """Told by email (AlarmEmail) of 5xx answers, throttled invocations, and uploads whose processing failed."""
+
+    def alarm(
+        description: str, namespace: str, metric: str, dimensions: list[Any], statistic: str = "Sum"
+    ) -> dict[str, Any]:
+        return {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": description,
+                "Namespace": namespace,
+                "MetricName": metric,
+                "Dimensions": dimensions,
+                "Statistic": statistic,
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [ref("Alarms")],
+                "OKActions": [ref("Alarms")],
+            },
+        }
+
+    function_dimension = [{"Name": "FunctionName", "Value": ref("Function")}]
+    api_dimensions = [
+        {"Name": "ApiName", "Value": sub("${AWS::StackName}-api")},
+        {"Name": "Stage", "Value": ref("Stage")},
+    ]
+    return {
+        # Not encrypted with SNS's AWS-managed key: its key policy does not let CloudWatch publish.
+        "Alarms": {"Type": "AWS::SNS::Topic"},
+        "AlarmSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {"TopicArn": ref("Alarms"), "Protocol": "email", "Endpoint": ref("AlarmEmail")},
+        },
+        "ServerErrorsAlarm": alarm("The API answered 5xx", "AWS/ApiGateway", "5XXError", api_dimensions),
+        "ThrottlesAlarm": alarm("Invocations were throttled", "AWS/Lambda", "Throttles", function_dimension),
+        "FunctionErrorsAlarm": alarm(
+            "The function failed (a crash, a timeout)", "AWS/Lambda", "Errors", function_dimension
+        ),
+        "FailedEventsAlarm": alarm(
+            "A direct upload's processing failed three times; its event waits in the FailedEvents queue",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedEvents", "QueueName"]}}],
+            "Maximum",
+        ),
+    }
+
+
+def outputs() -> dict[str, Any]:
+    def output(value: Any, description: str, condition: str | None = None) -> dict[str, Any]:
+        return {"Value": value, "Description": description, **({"Condition": condition} if condition else {})}
+
+    return {
+        "BaseUrl": output(
+            join("https://", ref("Api"), sub(".execute-api.${AWS::Region}.${AWS::URLSuffix}/"), ref("Stage")),
+            "The API (on AWS)",
+        ),
+        "ApiId": output(ref("Api"), "The REST API's id"),
+        "Stage": output(ref("Stage"), "Its stage"),
+        "Bucket": output(sub(BUCKET_NAME), "IMAGES_BUCKET"),
+        "ImagesTable": output(ref("ImagesTable"), "IMAGES_TABLE"),
+        "TagsTable": output(ref("TagsTable"), "TAGS_TABLE"),
+        "FunctionName": output(ref("Function"), "The function"),
+        "FailedEventsQueue": output(ref("FailedEvents"), "Where S3 events whose processing failed wait"),
+        "ApiKeyId": output(ref("ApiKey"), "aws apigateway get-api-key --include-value --api-key <id>", "KeyRequired"),
+    }
+
+
+def template() -> dict[str, Any]:
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": "Image API: one Lambda behind an API Gateway REST API, images in S3, metadata in DynamoDB "
+        "(generated by python -m deploy.template; do not edit by hand)",
+        "Parameters": parameters(),
+        "Conditions": CONDITIONS,
+        "Resources": {**storage(), **function(), **api(), **alarms()},
+        "Outputs": outputs(),
+    }
+
+
+def render() -> str:
+    header = "# Generated by `python -m deploy.template` (make template) from app/ and deploy/: do not edit.\n"
+    return header + str(yaml.safe_dump(template(), sort_keys=False, width=120, allow_unicode=True))
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
+    sys.exit(0)
