@@ -11,6 +11,8 @@ the service is deployed. The template then deploys unchanged on LocalStack
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from typing import Any
 
@@ -89,6 +91,7 @@ def parameters() -> dict[str, Any]:
 
 CONDITIONS = {
     "KeyRequired": {"Fn::Equals": [ref("ApiKeyRequired"), "true"]},
+    "KeyNotRequired": {"Fn::Equals": [ref("ApiKeyRequired"), "false"]},
     "HasReservedConcurrency": {"Fn::Not": [{"Fn::Equals": [ref("ReservedConcurrency"), 0]}]},
     "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
     "TracingActive": {"Fn::Equals": [ref("Tracing"), "Active"]},
@@ -287,16 +290,13 @@ def api() -> dict[str, Any]:
             "EndpointConfiguration": {"Types": ["REGIONAL"]},
         },
     }
-    deployment = {
-        "Type": "AWS::ApiGateway::Deployment",
-        "DependsOn": sorted(methods),
-        "Properties": {"RestApiId": ref("Api")},
-    }
+    deployments = _deployments(sorted(methods), {"api": rest_api, "resources": resources_, "methods": methods})
+    keyed, open_ = deployments  # the KeyRequired one, then the other
     stage = {
         "Type": "AWS::ApiGateway::Stage",
         "Properties": {
             "RestApiId": ref("Api"),
-            "DeploymentId": ref("ApiDeployment"),
+            "DeploymentId": {"Fn::If": ["KeyRequired", ref(keyed), ref(open_)]},
             "StageName": ref("Stage"),
             "TracingEnabled": {"Fn::If": ["TracingActive", True, False]},
         },
@@ -316,10 +316,30 @@ def api() -> dict[str, Any]:
         "Api": rest_api,
         **resources_,
         **methods,
-        "ApiDeployment": deployment,
+        **deployments,
         "ApiStage": stage,
         "ApiInvokePermission": permission,
         **_api_key(),
+    }
+
+
+def _deployments(methods: list[str], shape: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation Deployment snapshots the API once, when it is created: a changed method or
+    a switched ApiKeyRequired would stay undeployed. So each deployment is named after what it
+    deploys (a hash of the API's shape, and the key mode), and a change creates a new one."""
+    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:10]
+
+    def deployment(condition: str) -> dict[str, Any]:
+        return {
+            "Type": "AWS::ApiGateway::Deployment",
+            "Condition": condition,
+            "DependsOn": methods,
+            "Properties": {"RestApiId": ref("Api"), "Description": f"API shape {digest}, {condition}"},
+        }
+
+    return {
+        f"ApiDeploymentKeyed{digest}": deployment("KeyRequired"),
+        f"ApiDeploymentOpen{digest}": deployment("KeyNotRequired"),
     }
 
 

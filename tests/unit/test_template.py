@@ -117,6 +117,29 @@ def test_the_api_is_deploy_shs() -> None:
     } == {"AWS_PROXY"}
 
 
+def deployments(resources_: dict[str, Any]) -> dict[str, str]:
+    return {r["Condition"]: name for name, r in resources_.items() if r["Type"] == "AWS::ApiGateway::Deployment"}
+
+
+def test_the_stage_serves_a_deployment_of_the_current_api_and_key_mode() -> None:
+    """A Deployment is a snapshot taken when it is created: one kept under the same name would go
+    on serving the old methods (an API key switched on, but not enforced)."""
+    names = deployments(RESOURCES)
+    assert set(names) == {"KeyRequired", "KeyNotRequired"}
+    stage = RESOURCES["ApiStage"]["Properties"]["DeploymentId"]
+    assert stage == {"Fn::If": ["KeyRequired", {"Ref": names["KeyRequired"]}, {"Ref": names["KeyNotRequired"]}]}
+    methods = sorted(n for n, r in RESOURCES.items() if r["Type"] == "AWS::ApiGateway::Method")
+    assert all(RESOURCES[name]["DependsOn"] == methods for name in names.values())
+
+
+def test_a_changed_api_gets_a_new_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = deployments(template.api())
+    monkeypatch.setattr(template, "PUBLIC_PATHS", (*PUBLIC_PATHS, "/status"))
+    after = deployments(template.api())
+    assert set(before.values()).isdisjoint(after.values())
+    assert deployments(template.api()) == after, "the same API, the same deployment: no needless redeploys"
+
+
 def test_the_role_allows_exactly_what_the_code_calls() -> None:
     needed = set().union(*(ACTIONS[call] for call in calls_in_the_code()))
     granted = {action for s in statements() for action in s["Action"]}
