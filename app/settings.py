@@ -18,6 +18,21 @@ SERVICE = "image-api"  # the default of every name below, and the service in log
 # cannot add x-api-key to a page load, and the page, its assets and the API's documentation
 # hold no data. They are all GET routes of the site and the resolver (app/web).
 PUBLIC_PATHS = ("/", "/gallery.js", "/gallery.css", "/openapi.json", "/swagger")
+# The REST API's binary media types. API Gateway hands a request body of these types to the
+# function base64-encoded, and turns a base64 answer back into bytes only when the request's
+# Accept header (its first type) is one of them: with curl's default `*/*` it would deliver
+# the base64 text. The function asks `is_binary_type` before answering an image's bytes.
+BINARY_MEDIA_TYPES = ("multipart/form-data", "image/*", "application/octet-stream")
+
+
+def is_binary_type(media_type: str | None) -> bool:
+    """True when `media_type` (a Content-Type, or an Accept header: its first type counts) matches
+    a binary media type as API Gateway matches them: exactly, or `type/*`; `*/*` never does."""
+    first = (media_type or "").split(",", 1)[0].split(";", 1)[0].strip().lower()
+    kind, _, subtype = first.partition("/")
+    if not subtype or kind == "*":
+        return False
+    return any(pattern in (f"{kind}/{subtype}", f"{kind}/*") for pattern in BINARY_MEDIA_TYPES)
 
 
 def _int(name: str, default: int) -> int:
@@ -49,6 +64,11 @@ class Settings:
     public_s3_endpoint: str = field(default_factory=lambda: _str("PUBLIC_S3_ENDPOINT"))
     max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 4 * MIB))
     max_direct_upload_bytes: int = field(default_factory=lambda: _int("MAX_DIRECT_UPLOAD_BYTES", 50 * MIB))
+    # Largest image answered in the body of GET /v1/images/{id}; larger ones redirect to S3. A
+    # Lambda answer is at most 6 MB, and the bytes travel base64-encoded (4/3 larger).
+    max_inline_bytes: int = field(default_factory=lambda: _int("MAX_INLINE_BYTES", 4 * MIB))
+    # The most images GET /v1/images reads for one answer (its total_count and offset need them all).
+    max_listing_window: int = field(default_factory=lambda: _int("MAX_LISTING_WINDOW", 10_000))
     url_expires_in: int = field(default_factory=lambda: _int("URL_EXPIRES_IN", 3600))
     direct_upload_expires_in: int = field(default_factory=lambda: _int("DIRECT_UPLOAD_EXPIRES_IN", 900))
     # X-Ray tracing (the template sets TRACING=Active on the function); off, Tracer is not even imported.

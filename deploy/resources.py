@@ -31,12 +31,11 @@ import sys
 from typing import Any
 
 from app import layout
-from app.settings import PUBLIC_PATHS, SERVICE, get_settings
+from app.settings import BINARY_MEDIA_TYPES, PUBLIC_PATHS, SERVICE, get_settings
 from deploy.package import RUNTIME
 
 # Request bodies of these types reach the Lambda base64-encoded, byte for byte
 # (API Gateway's binaryMediaTypes; the local server applies the same list).
-BINARY_MEDIA_TYPES = ("multipart/form-data", "image/*", "application/octet-stream")
 
 
 def service_env() -> dict[str, str]:
@@ -53,6 +52,8 @@ def service_env() -> dict[str, str]:
         "FUNCTION_TIMEOUT": str(settings.function_timeout),
         "FUNCTION_MEMORY_MB": str(settings.memory_mb),
         "DECODE_BUDGET_MB": str(settings.decode_budget_mb),  # 0: 3/8 of the function's memory
+        "MAX_INLINE_BYTES": str(settings.max_inline_bytes),
+        "MAX_LISTING_WINDOW": str(settings.max_listing_window),
     }
 
 

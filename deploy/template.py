@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from app import layout
-from app.settings import PUBLIC_PATHS, SERVICE, get_settings
+from app.settings import BINARY_MEDIA_TYPES, PUBLIC_PATHS, SERVICE, get_settings
 from deploy import resources
 from deploy.package import RUNTIME
 
@@ -63,6 +63,8 @@ def parameters() -> dict[str, Any]:
         "ReservedConcurrency": number(0, "Executions reserved for (and capping) the function; 0: none"),
         "MaxUploadBytes": number(settings.max_upload_bytes, "Largest file POST /upload takes", 1),
         "MaxDirectUploadBytes": number(settings.max_direct_upload_bytes, "Largest direct upload", 1),
+        "MaxInlineBytes": number(settings.max_inline_bytes, "Largest image GET /v1/images/{id} answers itself", 1),
+        "MaxListingWindow": number(settings.max_listing_window, "Most images GET /v1/images reads at once", 1),
         "UrlExpiresIn": number(settings.url_expires_in, "Seconds presigned URLs stay valid", 1),
         "DirectUploadExpiresIn": number(
             settings.direct_upload_expires_in, "Seconds a direct upload's form stays valid", 1
@@ -172,6 +174,8 @@ def function() -> dict[str, Any]:
         "FUNCTION_TIMEOUT": ref("FunctionTimeout"),
         "FUNCTION_MEMORY_MB": ref("FunctionMemory"),
         "DECODE_BUDGET_MB": ref("DecodeBudgetMb"),
+        "MAX_INLINE_BYTES": ref("MaxInlineBytes"),
+        "MAX_LISTING_WINDOW": ref("MaxListingWindow"),
     }
     variables = {**names, **limits, "POWERTOOLS_SERVICE_NAME": SERVICE, "TRACING": ref("Tracing")}
     variables["PUBLIC_S3_ENDPOINT"] = ref("PublicS3Endpoint")
@@ -286,7 +290,7 @@ def api() -> dict[str, Any]:
         "Type": "AWS::ApiGateway::RestApi",
         "Properties": {
             "Name": sub("${AWS::StackName}-api"),
-            "BinaryMediaTypes": list(resources.BINARY_MEDIA_TYPES),
+            "BinaryMediaTypes": list(BINARY_MEDIA_TYPES),
             "EndpointConfiguration": {"Types": ["REGIONAL"]},
         },
     }

@@ -15,7 +15,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from fnmatch import fnmatch
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,18 +22,11 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from app.settings import PUBLIC_PATHS, get_settings
-from deploy.resources import BINARY_MEDIA_TYPES
+from app.settings import PUBLIC_PATHS, get_settings, is_binary_type
 
 STAGE = "local"
 # API Gateway's own cap on a REST request; the Lambda's 6 MB event cap is what bites first.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
-
-
-def is_binary(content_type: str | None) -> bool:
-    """True when the API delivers bodies of this type base64-encoded (its binary media types)."""
-    mime = (content_type or "").split(";", 1)[0].strip().lower()
-    return bool(mime) and any(fnmatch(mime, pattern) for pattern in BINARY_MEDIA_TYPES)
 
 
 def _multi(items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -50,7 +42,7 @@ def to_event(request: Request) -> dict[str, Any]:
     headers = _multi(request.headers.items())
     query = _multi(request.args.items(multi=True))
     raw = request.get_data(cache=False)
-    binary = is_binary(request.content_type)
+    binary = is_binary_type(request.content_type)
     body: str | None
     if not raw:
         body = None
@@ -90,8 +82,11 @@ def to_event(request: Request) -> dict[str, Any]:
     }
 
 
-def to_response(result: dict[str, Any]) -> Response:
-    """The HTTP response for a Lambda proxy result (headers and multi-value headers merged)."""
+def to_response(result: dict[str, Any], accept: str | None) -> Response:
+    """The HTTP response for a Lambda proxy result (headers and multi-value headers merged).
+
+    As API Gateway does, a base64 body becomes bytes only when the request's `accept` is a
+    binary media type; otherwise the client gets the base64 text."""
     headers = Headers()
     for name, values in (result.get("multiValueHeaders") or {}).items():
         for value in values:
@@ -100,7 +95,8 @@ def to_response(result: dict[str, Any]) -> Response:
         if name not in headers:
             headers.add(name, str(value))
     body = result.get("body") or ""
-    data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+    binary = result.get("isBase64Encoded") and is_binary_type(accept)
+    data = base64.b64decode(body) if binary else body.encode("utf-8")
     return Response(data, status=int(result.get("statusCode", 502)), headers=headers)
 
 
@@ -154,7 +150,7 @@ class LambdaApp:
             file=sys.stderr,
             flush=True,
         )
-        return to_response(result)(environ, start_response)
+        return to_response(result, request.headers.get("Accept"))(environ, start_response)
 
     def _gateway_refusal(self, request: Request) -> Response | None:
         """What API Gateway itself answers before the Lambda runs: a missing API key, an oversized body."""

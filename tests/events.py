@@ -9,10 +9,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from app.settings import is_binary_type
+
 DATA = Path(__file__).parent / "data"
 # Recorded from LocalStack: curl -F ... $BASE/upload through ANY /{proxy+} with binary media types.
 RECORDED = json.loads((DATA / "events" / "post_upload_multipart.json").read_text())
-BINARY_TYPES = ("multipart/form-data", "image/", "application/octet-stream")
 
 
 def proxy_event(
@@ -28,7 +29,7 @@ def proxy_event(
     headers = {"Host": "localhost:4566", "User-Agent": "curl/7.88.1", "Accept": "*/*", **(headers or {})}
     multi_query = {k: v if isinstance(v, list) else [v] for k, v in (query or {}).items()}
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    binary = body is not None and content_type.startswith(BINARY_TYPES)
+    binary = body is not None and is_binary_type(content_type)
     event.update(
         httpMethod=method,
         path=path,

@@ -10,7 +10,8 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from localserver.gateway import is_binary, to_event, to_response
+from app.settings import is_binary_type
+from localserver.gateway import to_event, to_response
 from tests.events import DATA
 
 RECORDED_UPLOAD = json.loads((DATA / "events" / "post_upload_multipart.json").read_text())
@@ -92,7 +93,21 @@ def test_every_method_is_passed_through(method: str) -> None:
     ],
 )
 def test_binary_media_types_are_those_deploy_sh_configures(content_type: str | None, binary: bool) -> None:
-    assert is_binary(content_type) is binary
+    assert is_binary_type(content_type) is binary
+
+
+@pytest.mark.parametrize(
+    ("accept", "binary"),
+    [("image/*", True), ("image/png,*/*;q=0.8", True), ("*/*", False), ("*/*,image/png", False), (None, False)],
+)
+def test_base64_answers_become_bytes_only_for_a_binary_accept_as_api_gateway_does(
+    accept: str | None, binary: bool
+) -> None:
+    result = {"statusCode": 200, "body": base64.b64encode(b"\x89PNG").decode(), "isBase64Encoded": True}
+
+    data = to_response(result, accept).get_data()
+
+    assert data == (b"\x89PNG" if binary else base64.b64encode(b"\x89PNG"))
 
 
 def test_results_become_responses_with_all_headers_and_decoded_bodies() -> None:
@@ -104,7 +119,7 @@ def test_results_become_responses_with_all_headers_and_decoded_bodies() -> None:
         "isBase64Encoded": True,
     }
 
-    response = to_response(result)
+    response = to_response(result, "image/png")
 
     assert response.status_code == 201
     assert response.get_data() == b"\x89PNG\x00\xff"

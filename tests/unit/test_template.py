@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from app import layout
-from app.settings import PUBLIC_PATHS, get_settings
+from app.settings import BINARY_MEDIA_TYPES, PUBLIC_PATHS, get_settings
 from deploy import resources, template
 
 ROOT = Path(__file__).parents[2]
@@ -102,7 +102,7 @@ def test_the_parameters_default_to_the_codes_limits() -> None:
 
 
 def test_the_api_is_deploy_shs() -> None:
-    assert RESOURCES["Api"]["Properties"]["BinaryMediaTypes"] == list(resources.BINARY_MEDIA_TYPES)
+    assert RESOURCES["Api"]["Properties"]["BinaryMediaTypes"] == list(BINARY_MEDIA_TYPES)
     public = {
         path: RESOURCES[name]["Properties"]["ApiKeyRequired"]
         for name, path in [("RootMethod", "/")]
