@@ -46,6 +46,16 @@ class ConflictError(DomainError):
         self.retry_after = retry_after
 
 
+class DuplicateImageError(ConflictError):
+    """The user already stored these very bytes (`image_id` names that image)."""
+
+    code = "DUPLICATE_IMAGE"
+
+    def __init__(self, image_id: str | None) -> None:
+        super().__init__("this user already stored these bytes" + (f", as image {image_id}" if image_id else ""))
+        self.image_id = image_id
+
+
 class NotUploadedError(ConflictError):
     """A direct upload whose file is not in S3 (yet, or ever)."""
 

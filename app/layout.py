@@ -54,6 +54,17 @@ def key_owner(key: str) -> str | None:
     return None if match is None else match.group(1)
 
 
+# A content item, id CONTENT_PREFIX + "<user>#<sha256 hex>", holds `image_id`: the one image of that
+# user with those bytes. It is written and removed in the same transactions as that image's row,
+# and is the uniqueness check a duplicate upload meets. It has no status and no user_status,
+# so it is in no index and no listing; a table Scan (awslocal dynamodb scan) shows it.
+CONTENT_PREFIX = "content#"
+
+
+def content_id(user: str, sha256_hex: str) -> str:
+    return f"{CONTENT_PREFIX}{user}#{sha256_hex}"
+
+
 BY_STATUS_INDEX = "by-status"  # all images of one status, by time
 BY_USER_INDEX = "by-user"  # one user's images of one status, by time (user_status = "<user>#<status>")
 

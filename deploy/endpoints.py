@@ -2,11 +2,15 @@
 
 Shared by the end-to-end tests and the benchmark (with `localserver.launcher`
 for a local server), so that both aim at the same thing the same way.
+`python -m deploy.endpoints` (`make ls-api`) prints it as shell variables for
+the README's curl commands: `eval "$(make -s ls-api)"`.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from dataclasses import dataclass
 
 import boto3
@@ -52,3 +56,34 @@ def localstack_api(endpoint: str = LOCALSTACK) -> Api:
         key_name = settings.api_key_name
         api.api_key = apigateway.get_api_keys(nameQuery=key_name, includeValues=True)["items"][0]["value"]
     return api
+
+
+def describe(api: Api, stage: str) -> list[str]:
+    """Shell assignments of API_ID, BASE, BASE_USER_REQUEST (LocalStack's other URL form) and API_KEY."""
+    api_id = api.base_url.rstrip("/").split("/")[-2]
+    lines = [f"API_ID={api_id}", f"BASE={api.base_url}"]
+    if api.aws_endpoint:
+        lines.append(f"BASE_USER_REQUEST={api.aws_endpoint}/restapis/{api_id}/{stage}/_user_request_")
+    lines.append(f"API_KEY={shlex.quote(api.api_key or '')}")
+    return lines
+
+
+def main() -> int:
+    from localserver.server import running_state
+
+    local = running_state()
+    if local is not None:
+        print(f"# the local server (make dev); its API key, if any, is the one you gave it\nBASE={local['base_url']}")
+        return 0
+    try:
+        api = localstack_api()
+    except UnavailableError as exc:
+        print(f"ls-api: {exc}", file=sys.stderr)
+        return 1
+    print(f"# the REST API deploy.sh made on LocalStack ({'needs' if api.api_key else 'no'} API key)")
+    print("\n".join(describe(api, get_settings().stage)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

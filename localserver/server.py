@@ -31,6 +31,18 @@ from localserver.gateway import LambdaApp
 STATE = Path("build") / "local-server.json"
 
 
+def running_state() -> dict[str, str] | None:
+    """build/local-server.json while its server runs, else None."""
+    if not STATE.exists():
+        return None
+    state = json.loads(STATE.read_text())
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (OSError, KeyError, ValueError):
+        return None  # a server that did not stop cleanly left it behind
+    return {name: str(value) for name, value in state.items()}
+
+
 def start_embedded_aws(host: str, port: int) -> tuple[Any, str]:
     """moto's server in this process, with the bucket and table; returns (server, endpoint)."""
     from moto.server import ThreadedMotoServer

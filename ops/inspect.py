@@ -8,30 +8,24 @@ would type it.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 from app.settings import get_settings
+from localserver.server import running_state
 
 LOCALSTACK = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
-STATE = Path("build") / "local-server.json"
 
 
 def endpoint() -> tuple[str, str]:
     """(where the store answers, what it is)."""
     if os.environ.get("AWS_ENDPOINT_URL"):
         return os.environ["AWS_ENDPOINT_URL"], "AWS_ENDPOINT_URL"
-    if STATE.exists():
-        state = json.loads(STATE.read_text())
-        try:
-            os.kill(int(state["pid"]), 0)
-            return str(state["aws_endpoint"]), f"the local server at {state['base_url']}"
-        except (OSError, KeyError, ValueError):
-            pass  # a server that did not stop cleanly left it behind
+    state = running_state()
+    if state is not None:
+        return state["aws_endpoint"], f"the local server at {state['base_url']}"
     return LOCALSTACK, "LocalStack"
 
 

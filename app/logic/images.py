@@ -31,8 +31,9 @@ def with_status(row: dict[str, Any], status: str) -> dict[str, Any]:
     changed = {**row, "status": status}
     if status in layout.LISTED_STATUSES:
         changed["user_status"] = layout.user_status(row["user"], status)
-    else:
+    else:  # out of every listing, and its bytes free for its user to store again
         changed.pop("user_status", None)
+        changed.pop("content_id", None)
     return changed
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from app import layout
 from app.errors import InvalidInputError
 from app.layout import READY
+from app.settings import get_settings
 from app.storage import ImageStore, TimeQuery
 
 SORT_KEY_RE = re.compile(rf"^\d{{13}}#{layout.ID_PATTERN}$")
@@ -130,3 +131,47 @@ def list_page(
         raise InvalidInputError("cursor does not belong to this from/to range", "INVALID_CURSOR")
     rows, position = store.query_page(query, limit, after)
     return rows, None if position is None else encode_cursor(position)
+
+
+@dataclass(frozen=True)
+class Window:
+    """`GET /v1/images`: a slice, by offset, of one user's ready images in the order asked for."""
+
+    user: str
+    name_contains: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    by_name: bool = False  # else by creation time
+    descending: bool = True
+    offset: int = 0
+    limit: int = 20
+
+
+def user_window(store: ImageStore, window: Window) -> tuple[list[dict[str, Any]], int]:
+    """The rows of the slice, and how many images match in all.
+
+    An offset and a total need every matching image: they are read from the
+    user's partition of the user index (never a scan), at most
+    `max_listing_window` of them; more than that is refused, and GET /list's
+    cursors page through any number.
+    """
+    wanted = ListFilter(
+        user=window.user,
+        name_contains=window.name_contains,
+        start_ms=window.start_ms,
+        end_ms=window.end_ms,
+        newest_first=window.descending,
+    )
+    if wanted.start_ms is not None and wanted.end_ms is not None and wanted.start_ms > wanted.end_ms:
+        raise InvalidInputError("start_date must not be after end_date", "INVALID_PARAMETER")
+    most = get_settings().max_listing_window
+    rows, more = store.query_page(plan(store, wanted), most, None)
+    if more is not None:
+        raise InvalidInputError(
+            f"more images match than one request reads ({most}): narrow them with start_date and end_date, "
+            "or page through them with GET /list?user=... and its cursor",
+            "TOO_MANY_MATCHES",
+        )
+    if window.by_name:
+        rows.sort(key=lambda row: (row.get("name_search", ""), row["sort_key"]), reverse=window.descending)
+    return rows[window.offset : window.offset + window.limit], len(rows)

@@ -2,8 +2,10 @@
 
 The order of writes, and what a failure between two of them leaves:
 
-- upload (multipart): the image and its thumbnail first, then the row with
-  its tag items (one transaction). If the row cannot be written the objects
+- upload (multipart or JSON): the image and its thumbnail first, then the row
+  with its tag items and, for the first image of its user with these bytes,
+  the content item that says so (one transaction; a duplicate is refused
+  before anything is written). If the row cannot be written the objects
   are deleted again; if even that fails they are orphans that name their id
   in their metadata, and reconciliation removes them. A row never points at
   a missing object.
@@ -32,6 +34,7 @@ from app import layout
 from app.errors import (
     ConflictError,
     DomainError,
+    DuplicateImageError,
     FileTooLargeError,
     InvalidInputError,
     NotAnImageError,
@@ -45,7 +48,7 @@ from app.logic.files import ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from app.logic.images import get_visible, new_row, object_keys, with_image, with_status
 from app.observability import logger, metrics
 from app.settings import get_settings
-from app.storage import ImageStore
+from app.storage import ContentTakenError, ImageStore
 
 if TYPE_CHECKING:
     from app.imaging.decode import Decoded
@@ -54,29 +57,69 @@ NOT_AN_IMAGE = "not a JPEG, PNG, GIF or WebP file"
 
 
 def store_upload(
-    store: ImageStore, user: str, description: str, original_name: str | None, tags: list[str], data: bytes
+    store: ImageStore,
+    user: str,
+    description: str,
+    original_name: str | None,
+    tags: list[str],
+    data: bytes,
+    unique: bool = False,
 ) -> dict[str, Any]:
-    """Check the bytes are an image, store it, its thumbnail and its row; the row is returned."""
+    """Check the bytes are an image, store it, its thumbnail and its row; the row is returned.
+
+    The first image of a user with these bytes holds them (its content item). Another upload
+    of the same bytes by the same user is refused when `unique` (DuplicateImageError), and
+    otherwise stored as a second image, as the original POST /upload always did.
+    """
     row = new_row(user, description, original_name, tags, READY)
     if not data:
         raise InvalidInputError("file is empty", "EMPTY_FILE")
     if sniff(data[:SNIFF_BYTES]) is None:  # cheap refusal before any decoding
         raise rejection(NotAnImageError.code)
+    digest = hashlib.sha256(data).digest()
+    content = layout.content_id(user, digest.hex())
+    owner, stale_owner = _content_holder(store, content)
+    if owner is not None and unique:  # refused before any decoding or writing
+        raise DuplicateImageError(owner)
     try:
         decoded = decode(data)
     except RefusedError as exc:
         raise rejection(exc.code, str(exc)) from exc
-    digest = hashlib.sha256(data).digest()
     row = with_image(row, len(data), digest.hex(), decoded)
+    if owner is None:
+        row["content_id"] = content
     store.put_object(row["key"], data, row["content_type"], row["id"], digest)
     try:
         store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"])
-        store.put_new_row(row)
+        _put_row(store, row, stale_owner, unique)
     except Exception:
         _delete_objects_quietly(store, row)
         raise
     _count_upload(len(data))
     return row
+
+
+def _content_holder(store: ImageStore, content: str) -> tuple[str | None, str | None]:
+    """(the live image holding these bytes, or None; the image that held them but is gone or going)."""
+    owner = store.content_owner(content)
+    if owner is None:
+        return None, None
+    held_by = store.get_row(owner)
+    if held_by is None or held_by["status"] == DELETING:  # a delete that has not finished, or crashed
+        return None, owner
+    return owner, None
+
+
+def _put_row(store: ImageStore, row: dict[str, Any], stale_owner: str | None, unique: bool) -> None:
+    """The row, holding its bytes if it may; another upload of the same bytes may win the race to them."""
+    try:
+        store.put_new_row(row, stale_owner)
+    except ContentTakenError:
+        holder, _ = _content_holder(store, row["content_id"])
+        if unique:
+            raise DuplicateImageError(holder) from None
+        row.pop("content_id")
+        store.put_new_row(row)
 
 
 def decode(data: bytes) -> Decoded:

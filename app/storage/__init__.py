@@ -7,9 +7,10 @@ clients.py  the boto3 clients, one of each per execution environment
 
 from app.storage.clients import dynamodb_client, presign_client, reset_clients, s3_client
 from app.storage.dynamo import TimeQuery, from_item, to_item
-from app.storage.store import ImageStore
+from app.storage.store import ContentTakenError, ImageStore
 
 __all__ = [
+    "ContentTakenError",
     "ImageStore",
     "TimeQuery",
     "dynamodb_client",

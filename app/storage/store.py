@@ -98,9 +98,13 @@ class ImageStore:
             for tag in row.get("tags", [])
         ]
 
-    def put_new_row(self, row: Mapping[str, Any]) -> None:
-        """Write a row whose id must not exist yet, with its tag items, all or nothing."""
-        if not row.get("tags"):
+    def put_new_row(self, row: Mapping[str, Any], stale_owner: str | None = None) -> None:
+        """Write a row whose id must not exist yet, with its tag items and content item, all or nothing.
+
+        A row with `content_id` claims those bytes for its user: ContentTakenError when another image
+        holds them, unless that image is `stale_owner` (one found gone or being deleted).
+        """
+        if not row.get("tags") and not row.get("content_id"):
             dynamodb_client().put_item(
                 TableName=self.table, Item=to_item(row), ConditionExpression="attribute_not_exists(id)"
             )
@@ -109,7 +113,35 @@ class ImageStore:
             {"Put": {"TableName": self.table, "Item": to_item(row), "ConditionExpression": "attribute_not_exists(id)"}},
             *({"Put": {"TableName": self.tags_table, "Item": to_item(item)}} for item in self.tag_items(row)),
         ]
-        dynamodb_client().transact_write_items(TransactItems=writes)
+        if row.get("content_id"):
+            writes.append({"Put": self._content_put(row, stale_owner)})
+        try:
+            dynamodb_client().transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if row.get("content_id") and len(reasons) == len(writes) and _failed_check(reasons[-1]):
+                raise ContentTakenError() from exc
+            raise
+
+    def _content_put(self, row: Mapping[str, Any], stale_owner: str | None) -> dict[str, Any]:
+        condition, values = "attribute_not_exists(id)", {}
+        if stale_owner:
+            condition += " OR image_id = :stale"
+            values[":stale"] = {"S": stale_owner}
+        put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": to_item({"id": row["content_id"], "image_id": row["id"]}),
+            "ConditionExpression": condition,
+        }
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return put
+
+    def content_owner(self, content_id: str) -> str | None:
+        """The id of the image that holds a user's bytes (layout.content_id), or None."""
+        response = dynamodb_client().get_item(TableName=self.table, Key={"id": {"S": content_id}}, ConsistentRead=True)
+        item = response.get("Item")
+        return str(item["image_id"]["S"]) if item else None
 
     def get_row(self, image_id: str) -> dict[str, Any] | None:
         response = dynamodb_client().get_item(TableName=self.table, Key={"id": {"S": image_id}}, ConsistentRead=True)
@@ -141,11 +173,12 @@ class ImageStore:
             *({"Delete": {"TableName": self.tags_table, "Key": _tag_key(item)}} for item in self.tag_items(old)),
             *({"Put": {"TableName": self.tags_table, "Item": to_item(item)}} for item in self.tag_items(new)),
         ]
+        if old.get("content_id") and not new.get("content_id"):  # the bytes are free again (a tombstone)
+            writes.append({"Delete": {"TableName": self.table, "Key": {"id": {"S": old["content_id"]}}}})
         try:
             dynamodb_client().transact_write_items(TransactItems=writes)
         except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons", [])
-            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+            if any(_failed_check(reason) for reason in exc.response.get("CancellationReasons", [])):
                 return False
             raise
         return True
@@ -223,6 +256,14 @@ class ImageStore:
         )
         for page in pages:
             yield from (from_item(item) for item in page.get("Items", []))
+
+
+class ContentTakenError(Exception):
+    """Another image of the same user holds these bytes (the content item's condition failed)."""
+
+
+def _failed_check(reason: Mapping[str, Any]) -> bool:
+    return reason.get("Code") == "ConditionalCheckFailed"
 
 
 def _tag_key(item: Mapping[str, Any]) -> dict[str, Any]:

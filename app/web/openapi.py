@@ -12,20 +12,22 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import MediaType, OpenAPI, RequestBody, Schema, Server
 
-from app.models import DirectUploadRequest, ErrorBody, Redirect, UploadRequest
+from app.logic.files import ACCEPTED_TYPES
+from app.models import DirectUploadRequest, ErrorBody, Redirect, UploadRequest, V1ErrorBody, V1UploadRequest
 
 INFO: dict[str, Any] = {
     "title": "Image API",
     "version": "1.0.0",
     "description": "Images in S3, metadata in DynamoDB, one Lambda behind API Gateway. "
-    'Every error is `{"error", "code", "request_id"}`.',
+    'Every error is `{"error", "code", "request_id"}`; under /v1, `{"error", "message", "code", "request_id"}`.',
 }
 
 _ERRORS = {
     400: "Invalid input: the code says which rule, the message which field",
     404: "No such image, or no such route",
     405: "Method not allowed here (see the Allow header)",
-    409: "Not possible in the image's current state (e.g. its file is not in S3 yet, or it is being deleted)",
+    409: "Not possible in the image's current state (e.g. its file is not in S3 yet, or it is being deleted), "
+    "or the user stored these bytes already (DUPLICATE_IMAGE)",
     413: "File over MAX_UPLOAD_BYTES, or an image over a decoding limit (IMAGE_TOO_LARGE)",
     415: "Not a JPEG, PNG, GIF or WebP image",
     500: "Unexpected; quote the request id",
@@ -37,7 +39,14 @@ _SERVER_ERROR = {
 }
 
 
-def responses(status: int, model: Any, *errors: int) -> dict[int, Any]:
+_V1_SERVER_ERROR = {
+    "description": _ERRORS[500],
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V1ErrorBody"}}},
+}
+V1_ERRORS = V1ErrorBody  # /v1/images answers every error in its own shape
+
+
+def responses(status: int, model: Any, *errors: int, error_model: type[Any] = ErrorBody) -> dict[int, Any]:
     """Powertools `responses=` for a route: its success answer, the errors it can give, and 500."""
     documented: dict[int, Any] = {status: {"description": "Success", "content": {"application/json": {"model": model}}}}
     for code in (*errors, 500):
@@ -47,8 +56,16 @@ def responses(status: int, model: Any, *errors: int) -> dict[int, Any]:
                 "content": {"application/json": {"model": Redirect}},
             }
         else:
-            documented[code] = {"description": _ERRORS[code], "content": {"application/json": {"model": ErrorBody}}}
+            documented[code] = {"description": _ERRORS[code], "content": {"application/json": {"model": error_model}}}
     return documented
+
+
+def image_responses(*errors: int) -> dict[int, Any]:
+    """`responses=` of a route answering an image's bytes, or a redirect to them."""
+    documented = responses(302, Redirect, *errors, error_model=V1_ERRORS)
+    documented[302]["description"] = "The image from S3 instead (Location): too large, or Accept is not image/*"
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": "The image's bytes", "content": dict.fromkeys(ACCEPTED_TYPES, binary)}, **documented}
 
 
 class DocumentedResolver(APIGatewayRestResolver):
@@ -68,17 +85,18 @@ class DocumentedResolver(APIGatewayRestResolver):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
         kwargs["servers"] = [Server(url=".")]
         schema = super().get_openapi_schema(*args, **kwargs)
-        for path_item in (schema.paths or {}).values():
+        for path, path_item in (schema.paths or {}).items():
             for operation in (path_item.get, path_item.post, path_item.delete):
                 if operation is not None and operation.responses:
                     operation.responses.pop(422, None)
-                    operation.responses[500] = _SERVER_ERROR
+                    operation.responses[500] = _V1_SERVER_ERROR if path.startswith("/v1/") else _SERVER_ERROR
         if schema.components and schema.components.schemas:
             for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
                 schema.components.schemas.pop(name, None)
         for path, media_type, body in (
             ("/upload", "multipart/form-data", UploadRequest.model_json_schema()),
             ("/uploads", "application/json", DirectUploadRequest.model_json_schema()),
+            ("/v1/images", "application/json", V1UploadRequest.model_json_schema()),
         ):
             operation = schema.paths[path].post if schema.paths and path in schema.paths else None
             if operation is not None:

@@ -66,6 +66,24 @@ def json_body(event: BaseProxyEvent, model: type[Model]) -> Model:
         raise invalid(exc.errors()) from exc
 
 
+def base64_file(encoded: str, limit: int) -> bytes:
+    """A file sent as base64 text (standard alphabet; line breaks and a `data:...;base64,` prefix allowed)."""
+    if encoded.startswith("data:") and ";base64," in encoded[:200]:  # a browser's FileReader.readAsDataURL
+        encoded = encoded.split(",", 1)[1]
+    compact = "".join(encoded.split())
+    if len(compact) * 3 // 4 > limit + 2:  # too large, known without decoding
+        raise FileTooLargeError(f"file is larger than {limit} bytes")
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except binascii.Error as exc:
+        raise InvalidInputError("file is not valid base64", "INVALID_BASE64") from exc
+    if not data:
+        raise InvalidInputError("file is empty", "EMPTY_FILE")
+    if len(data) > limit:
+        raise FileTooLargeError(f"file is larger than {limit} bytes")
+    return data
+
+
 def validated(model: type[Model], values: Mapping[str, Any]) -> Model:
     try:
         return model.model_validate(values)

@@ -1,7 +1,7 @@
 """The HTTP edge's hub: the resolver, the routers it serves, and the one place where errors become statuses.
 
 Routes live with their concern (images.py: the original contract; uploads.py:
-direct uploads; site.py: the gallery); this module includes them, serves the
+direct uploads; v1.py: the JSON resource /v1/images; site.py: the gallery); this module includes them, serves the
 API's own documentation, and answers every error in one JSON shape:
 `{"error", "code", "request_id"}`. `python -m app.web.resolver` prints the
 OpenAPI document (`make openapi`).
@@ -29,11 +29,12 @@ from app.errors import (
     InvalidInputError,
     NotAnImageError,
     NotFoundError,
+    RejectedFileError,
 )
-from app.models import ErrorBody
+from app.models import ErrorBody, V1ErrorBody
 from app.observability import logger
 from app.settings import PUBLIC_PATHS
-from app.web import images, openapi, requests, site, uploads
+from app.web import images, openapi, requests, site, uploads, v1
 
 # Every kind of refusal, and the status it answers with.
 STATUS = {
@@ -51,7 +52,7 @@ app = openapi.DocumentedResolver(
     enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
 )
 app.enable_swagger(path="/swagger", **openapi.INFO)  # Swagger UI with its assets inline: works offline
-for router in (images.router, uploads.router, site.router):
+for router in (images.router, uploads.router, v1.router, site.router):
     app.include_router(router)
 
 
@@ -67,11 +68,20 @@ def _openapi_json() -> str:
 
 # --- errors --------------------------------------------------------------------
 def status_of(error: DomainError) -> HTTPStatus:
+    if isinstance(error, RejectedFileError) and v1.serves(app.current_event.path):
+        return HTTPStatus.BAD_REQUEST  # /v1/images' contract: every refusal of the input is a 400
     return next(status for kind, status in STATUS.items() if isinstance(error, kind))
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
-    body = ErrorBody(error=message, code=code, request_id=request_id())
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[ErrorBody | V1ErrorBody]:
+    """The error in the shape of the face that was asked: /v1 adds `message` and names the status in `error`."""
+    body: ErrorBody | V1ErrorBody
+    if v1.serves(app.current_event.path):
+        body = V1ErrorBody(error=HTTPStatus(status).phrase, message=message, code=code, request_id=request_id())
+    else:
+        body = ErrorBody(error=message, code=code, request_id=request_id())
     return Response(status, content_types.APPLICATION_JSON, body, headers)
 
 
@@ -83,30 +93,30 @@ def request_id() -> str:
     return getattr(app.lambda_context, "aws_request_id", "") or "unknown"
 
 
-def refusal(exc: DomainError) -> Response[ErrorBody]:
+def refusal(exc: DomainError) -> Response[ErrorBody | V1ErrorBody]:
     retry = getattr(exc, "retry_after", None)
     return error_response(status_of(exc), exc.code, exc.message, {"Retry-After": str(retry)} if retry else None)
 
 
 @app.exception_handler(DomainError)
-def handle_domain_error(exc: DomainError) -> Response[ErrorBody]:
+def handle_domain_error(exc: DomainError) -> Response[ErrorBody | V1ErrorBody]:
     return refusal(exc)
 
 
 @app.exception_handler(RequestValidationError)
-def handle_validation_error(exc: RequestValidationError) -> Response[ErrorBody]:
+def handle_validation_error(exc: RequestValidationError) -> Response[ErrorBody | V1ErrorBody]:
     errors = list(exc.errors())
     in_query = any("query" in error.get("loc", ()) for error in errors)
     return refusal(requests.invalid(errors, "INVALID_PARAMETER" if in_query else None))
 
 
 @app.exception_handler(RequestUnsupportedContentType)
-def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[ErrorBody]:
+def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[ErrorBody | V1ErrorBody]:
     return error_response(HTTPStatus.BAD_REQUEST, "NOT_JSON", "send the request body as application/json")
 
 
 @app.not_found
-def handle_not_found(_: RouteNotFound) -> Response[ErrorBody]:
+def handle_not_found(_: RouteNotFound) -> Response[ErrorBody | V1ErrorBody]:
     event = app.current_event
     allowed = sorted({method for pattern, methods in _routes() if pattern.match(event.path) for method in methods})
     # A method the path allows, yet no route matched: a parameter Powertools' routes refuse (e.g. "%00").
@@ -134,14 +144,14 @@ def _routes() -> list[tuple[re.Pattern[str], frozenset[str]]]:
 
 
 @app.exception_handler(ResponseValidationError)
-def handle_response_validation_error(exc: ResponseValidationError) -> Response[ErrorBody]:
+def handle_response_validation_error(exc: ResponseValidationError) -> Response[ErrorBody | V1ErrorBody]:
     # A route answered something its declared model does not allow: our bug, not the client's.
     logger.error("response failed validation", extra={"errors": exc.errors()})
     return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", INTERNAL)
 
 
 @app.exception_handler(Exception)
-def handle_unexpected(exc: Exception) -> Response[ErrorBody]:
+def handle_unexpected(exc: Exception) -> Response[ErrorBody | V1ErrorBody]:
     # Full detail goes to the log (with the request id), never to the client.
     logger.exception("unhandled error")
     return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", INTERNAL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from urllib.parse import parse_qs
 
 from aws_lambda_powertools.utilities.typing import LambdaContext as PowertoolsContext
 
-from app import storage
+from app import layout, storage
 from tests.curl_form import curl_form
 from tests.events import DATA, proxy_event
 
@@ -20,6 +21,7 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: str
+    data: bytes = b""  # a binary answer (an image's bytes), decoded from base64
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -41,7 +43,9 @@ def invoke(event: dict[str, Any]) -> Reply:
     headers = {k: ", ".join(v) for k, v in (result.get("multiValueHeaders") or {}).items()}
     headers.update(result.get("headers") or {})
     body = result.get("body") or ""
-    assert not result.get("isBase64Encoded"), "JSON routes answer text"
+    if result.get("isBase64Encoded"):
+        assert headers["Content-Type"].startswith("image/"), "only images are answered in binary"
+        return Reply(result["statusCode"], headers, "", base64.b64decode(body))
     return Reply(result["statusCode"], headers, body)
 
 
@@ -63,8 +67,14 @@ def objects_of(image: dict[str, Any]) -> list[str]:
 def stored(aws: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     """(object keys, rows) as they are in the bucket and table right now."""
     objects = aws["s3"].list_objects_v2(Bucket="images-bucket").get("Contents", [])
-    rows = aws["dynamodb"].scan(TableName="images")["Items"]
-    return sorted(o["Key"] for o in objects), [storage.from_item(r) for r in rows]
+    items = [storage.from_item(r) for r in aws["dynamodb"].scan(TableName="images")["Items"]]
+    return sorted(o["Key"] for o in objects), [item for item in items if layout.ID_RE.match(item["id"])]
+
+
+def content_items(aws: dict[str, Any]) -> dict[str, str]:
+    """The images table's content items: content id -> the image that holds those bytes."""
+    items = [storage.from_item(r) for r in aws["dynamodb"].scan(TableName="images")["Items"]]
+    return {item["id"]: item["image_id"] for item in items if item["id"].startswith(layout.CONTENT_PREFIX)}
 
 
 def next_query(reply: Reply) -> dict[str, str] | None:

@@ -68,8 +68,9 @@ def start_direct() -> str:
     [
         ("s3", "PutObject", 1, "cat"),  # the image
         ("s3", "PutObject", 2, "cat"),  # its thumbnail
-        ("dynamodb", "TransactWriteItems", 1, "cat"),  # row and tag items
-        ("dynamodb", "PutItem", 1, ""),  # a row without tags
+        ("dynamodb", "TransactWriteItems", 1, "cat"),  # row, tag items and content item
+        ("dynamodb", "TransactWriteItems", 1, ""),  # row and content item
+        ("dynamodb", "GetItem", 1, ""),  # who holds these bytes
     ],
 )
 def test_upload(aws: dict[str, Any], service: str, operation: str, nth: int, tags: str) -> None:
@@ -83,7 +84,7 @@ def test_upload(aws: dict[str, Any], service: str, operation: str, nth: int, tag
 
 
 def test_upload_whose_clean_up_fails_too_leaves_what_reconciliation_removes(aws: dict[str, Any]) -> None:
-    with failing("dynamodb", "PutItem"), failing("s3", "DeleteObject"):
+    with failing("dynamodb", "TransactWriteItems"), failing("s3", "DeleteObject"):
         assert_clean_error(upload("user=bob", "file=@sample.png"))
 
     assert kinds() == ["object-without-row"]  # the image; its thumbnail's delete went through
