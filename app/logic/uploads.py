@@ -157,6 +157,9 @@ def process_upload(store: ImageStore, image_id: str) -> dict[str, Any]:
     incoming = layout.incoming_key(image_id)
     size = store.object_size(incoming)
     if size is None:
+        current = get_visible(store, image_id)
+        if current["status"] != PENDING:  # processed meanwhile (its incoming object then goes)
+            return current
         raise NotUploadedError("the file is not in S3 yet: POST it to the upload URL first")
     limit = get_settings().max_direct_upload_bytes
     if size > limit:  # S3 enforces the policy's range; this guards stores that do not (moto)

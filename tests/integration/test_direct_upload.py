@@ -320,6 +320,28 @@ def test_processing_that_loses_the_race_answers_the_winner(
     assert (reply.status, reply.json()["status"]) == (200, "ready")
 
 
+def test_processing_that_finds_the_file_gone_because_the_winner_finished_answers_the_winner(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other run finishes (and deletes the incoming object) between our row read and our look for the file.
+    image_id = start().json()["id"]
+    arrive(aws, image_id, image_bytes("PNG"))
+    size = storage.ImageStore.object_size
+    raced = []
+
+    def lose_then_look(self: storage.ImageStore, key: str) -> int | None:
+        if not raced:
+            raced.append(True)
+            uploads.process_upload(storage.ImageStore(), image_id)
+        return size(self, key)
+
+    monkeypatch.setattr(storage.ImageStore, "object_size", lose_then_look)
+
+    reply = call("POST", f"/uploads/{image_id}/complete")
+
+    assert (reply.status, reply.json()["status"], reply.json()["id"]) == (200, "ready", image_id)
+
+
 def test_a_file_posted_again_during_processing_is_not_stored_unchecked(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
