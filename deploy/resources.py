@@ -216,6 +216,8 @@ def usage(base_url: str, inspect: str, key_source: str = "") -> str:
   ID=$(curl -s{h} $BASE/list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
   curl -s{h} $BASE/view/$ID
   curl -s{h} -X DELETE $BASE/delete/$ID
+  The same images as JSON (README: /v1/images):
+  curl -s{h} "$BASE/v1/images?user_id=alice"
   Gallery: open $BASE/ in a browser. Docs: $BASE/swagger and $BASE/openapi.json
 
 Look inside (make inspect does both, against whichever store is running):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from tests.e2e.client import CurlReply, Target
 from tests.images import FORMATS, image_bytes, png_of_size
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).parents[2]
 V1_ERROR = {"error", "message", "code", "request_id"}
 
 
@@ -264,3 +266,34 @@ def test_an_api_key_guards_this_face_too(v1: V1, target: Target) -> None:
     assert (refused.status, refused.json()) == (403, {"message": "Forbidden"})
     assert (listing.status_code, listing.json()) == (403, {"message": "Forbidden"})
     assert v1.listing()["total_count"] == 0
+
+
+def readme_block(heading: str) -> str:
+    """The first bash block under a README heading, as a user would copy it."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(heading) :]
+    return section.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_commands_work_as_printed(target: Target) -> None:
+    script = readme_block("### `/v1/images`")
+    deployed_by_deploy_sh = (
+        not os.environ.get("BASE_URL") and os.environ.get("E2E_TARGET", "localstack") == "localstack"
+    )
+    if not deployed_by_deploy_sh:  # make ls-api finds deploy.sh's API; here the API is another one
+        assert script.startswith('eval "$(make -s ls-api)"')
+        found = f"BASE={target.base_url}\nBASE_USER_REQUEST={target.base_url}\nAPI_KEY={target.api_key or ''}\n"
+        script = found + script.split("\n", 1)[1]
+
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert '"message":"Image uploaded successfully"' in out, out[:2000]
+    assert "the same bytes" in out
+    assert out.count('"user_id":"bob"') >= 3  # the upload, then both listings
+    assert out.rstrip().endswith(f'"message":"Image deleted successfully","image_id":"{image_id(out)}"}}')
+
+
+def image_id(out: str) -> str:
+    return str(json.loads(out[: out.index("}") + 1])["image_id"])
