@@ -12,7 +12,7 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template ls-api inspect reconcile pending bench lint format openapi clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile pending bench lint format openapi clean
 
 help: ## List the commands
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ delete-aws: $(VENV)/.installed ## Delete the AWS stack and every image in it (as
 
 template: $(VENV)/.installed ## Regenerate template.yaml from the code (a test fails when it is stale)
 	$(BIN)/python -m deploy.template > template.yaml
+
+token: $(VENV)/.installed ## Print a dev issuer's bearer token for AUTH=jwt: make -s token USER=alice [ADMIN=1]
+	@$(BIN)/python -m deploy.dev_issuer token "$(USER)" $(if $(filter 1,$(ADMIN)),--admin)
 
 ls-api: $(VENV)/.installed ## Print the running API's id, base URLs and key as shell variables: eval "$$(make -s ls-api)"
 	@$(BIN)/python -m deploy.endpoints

@@ -5,6 +5,9 @@
 #   bash deploy.sh            # against LocalStack, with awslocal
 #   bash deploy.sh -v         # the same, showing every CLI call's output
 #   bash deploy.sh --api-key  # every method needs x-api-key (also API_KEY=1); API_KEY=0 turns it off again
+#   bash deploy.sh --auth jwt [--visibility private]   # signed-in users (also AUTH=jwt, VISIBILITY=private):
+#                             # bearer tokens of the dev issuer (make token USER=alice) or of JWT_ISSUER
+#   bash deploy.sh --auth none                          # back to anyone (also --auth api-key)
 #   AWS_CLI=aws bash deploy.sh                       # real AWS, with your credentials
 #   AWS_CLI="aws --endpoint-url=http://localhost:4566" bash deploy.sh
 #
@@ -16,18 +19,38 @@ cd "$(dirname "$0")"
 
 VERBOSE=0
 API_KEY="${API_KEY:-0}"
-for arg in "$@"; do
-  case "$arg" in
+AUTH="${AUTH:-}"
+while [ $# -gt 0 ]; do
+  case "$1" in
     -v|--verbose) VERBOSE=1 ;;
     --api-key) API_KEY=1 ;;
+    --auth|--visibility) [ $# -gt 1 ] || { echo "deploy.sh: $1 needs a value" >&2; exit 2; }
+      if [ "$1" = --auth ]; then AUTH="$2"; else export VISIBILITY="$2"; fi; shift ;;
+    --auth=*) AUTH="${1#*=}" ;;
+    --visibility=*) export VISIBILITY="${1#*=}" ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
-    *) echo "deploy.sh: unknown option $arg (try -h)" >&2; exit 2 ;;
+    *) echo "deploy.sh: unknown option $1 (try -h)" >&2; exit 2 ;;
   esac
+  shift
 done
+# One mode: --api-key is --auth api-key; any other --auth turns the key off.
+case "${AUTH:-}" in
+  "") AUTH=none; [ "$API_KEY" = 1 ] && AUTH=api-key ;;
+  api-key) API_KEY=1 ;;
+  none|jwt) API_KEY=0 ;;
+  *) echo "deploy.sh: --auth is none, api-key or jwt, not $AUTH" >&2; exit 2 ;;
+esac
+case "${VISIBILITY:-shared}" in shared|private) ;; *) echo "deploy.sh: --visibility is shared or private" >&2; exit 2 ;; esac
+export AUTH
 
 export DISABLE_DEPRECATION_NOTICE=1 AWS_PAGER=""
 AWS_CLI="${AWS_CLI:-awslocal}"
 PYTHON="${PYTHON:-python3}"
+if [ "$AUTH" = jwt ] && ! "$PYTHON" -c "import jwt, cryptography" 2>/dev/null; then
+  # The dev issuer signs with PyJWT and cryptography, which make installs into .venv.
+  [ -x .venv/bin/python ] || { echo "deploy.sh: --auth jwt needs make venv first (PyJWT, cryptography)" >&2; exit 2; }
+  PYTHON=.venv/bin/python
+fi
 API_RATE_LIMIT="${API_RATE_LIMIT:-20}"
 API_BURST_LIMIT="${API_BURST_LIMIT:-40}"
 KEY_REQUIRED=false; [ "$API_KEY" = 1 ] && KEY_REQUIRED=true
@@ -183,17 +206,21 @@ if [ -z "$PROXY_ID" ] || [ "$PROXY_ID" = None ]; then
     --path-part '{proxy+}' --output text --query id)"
 fi
 INTEGRATION_URI="arn:aws:apigateway:$REGION:lambda:path/2015-03-31/functions/$FUNCTION_ARN/invocations"
-# route RESOURCE_ID KEY_REQUIRED: ANY on the resource, proxied to the function.
+# route RESOURCE_ID KEY_REQUIRED [METHOD]: METHOD (default ANY) on the resource, proxied to the function.
 route() {
-  if ! query apigateway get-method --rest-api-id "$API_ID" --resource-id "$1" --http-method ANY >/dev/null; then
-    cli apigateway put-method --rest-api-id "$API_ID" --resource-id "$1" --http-method ANY --authorization-type NONE
+  local method="${3:-ANY}"
+  if ! query apigateway get-method --rest-api-id "$API_ID" --resource-id "$1" --http-method "$method" >/dev/null; then
+    cli apigateway put-method --rest-api-id "$API_ID" --resource-id "$1" --http-method "$method" \
+      --authorization-type NONE
   fi
-  cli apigateway update-method --rest-api-id "$API_ID" --resource-id "$1" --http-method ANY \
+  cli apigateway update-method --rest-api-id "$API_ID" --resource-id "$1" --http-method "$method" \
     --patch-operations "op=replace,path=/apiKeyRequired,value=$2"
-  cli apigateway put-integration --rest-api-id "$API_ID" --resource-id "$1" --http-method ANY \
+  cli apigateway put-integration --rest-api-id "$API_ID" --resource-id "$1" --http-method "$method" \
     --type AWS_PROXY --integration-http-method POST --uri "$INTEGRATION_URI"
 }
 route "$PROXY_ID" "$KEY_REQUIRED"
+# A browser's CORS preflight carries no key: it reaches the function, which answers it (API_CORS_ORIGINS).
+route "$PROXY_ID" false OPTIONS
 # The gallery page, its assets and the API's documentation stay reachable without a key
 # (a browser cannot send one when it loads a page); they hold no data.
 while read -r public <&3; do

@@ -27,6 +27,18 @@ class InvalidInputError(DomainError):
     code = "INVALID_FIELD"
 
 
+class UnauthenticatedError(DomainError):
+    """No caller could be established: a missing, malformed, expired, tampered or foreign token."""
+
+    code = "UNAUTHENTICATED"
+
+
+class ForbiddenError(DomainError):
+    """The caller is known, and not allowed this (NOT_OWNER, USER_MISMATCH)."""
+
+    code = "FORBIDDEN"
+
+
 class NotFoundError(DomainError):
     """No such image (or it is being deleted)."""
 

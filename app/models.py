@@ -21,6 +21,7 @@ MAX_DESCRIPTION = 1000
 MAX_TAGS = 10
 MAX_TAG_ENTRIES = 100  # entries before de-duplication ("a,a,b" is three)
 _TAG_RE = re.compile(TAG_PATTERN)
+USER_RE = re.compile(USER_PATTERN)
 
 
 Status = Literal["ready", "pending", "rejected"]
@@ -88,7 +89,10 @@ class UploadForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
-    user: Annotated[str, Field(pattern=USER_PATTERN, description="1-64 letters, digits, `_`, `-` or `.`")]
+    user: Annotated[
+        str | None,
+        Field(pattern=USER_PATTERN, description="1-64 letters, digits, `_`, `-` or `.`; signed in: yours, or left out"),
+    ] = None
     description: Description = ""
     tags: FormTags = Field(default_factory=list)
 
@@ -151,7 +155,7 @@ class DirectUploadRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user: Annotated[str, Field(pattern=USER_PATTERN)]
+    user: Annotated[str | None, Field(pattern=USER_PATTERN, description="Signed in: yours, or left out")] = None
     filename: Annotated[str, Field(min_length=1, max_length=1024, description="Kept as original_name")]
     content_type: Annotated[str, Field(description="image/jpeg, image/png, image/gif or image/webp")]
     size: Annotated[int, Field(ge=1, description="Bytes; at most MAX_DIRECT_UPLOAD_BYTES")]
@@ -180,6 +184,18 @@ class Redirect(BaseModel):
 class DeleteResult(BaseModel):
     deleted: str
     key: str
+
+
+class AuthConfig(BaseModel):
+    """`GET /auth.json`: what a client (the gallery) needs to sign in."""
+
+    auth: str = Field(description="none, api-key or jwt")
+    visibility: str = Field(description="shared or private")
+    sign_in_url: str | None = Field(description="The issuer's hosted sign-in (Cognito), when there is one")
+    client_id: str | None = Field(description="The app client the tokens are for (their audience)")
+    user_claim: str | None
+    admin_claim: str | None
+    admin_group: str | None
 
 
 class ErrorBody(BaseModel):
@@ -212,7 +228,9 @@ ImageName = Annotated[
     AfterValidator(_no_control_characters),
     AfterValidator(_image_name),
 ]
-V1UserId = Annotated[str, Field(pattern=V1_USER_PATTERN, description="3-50 letters, digits, `_` or `-`")]
+V1UserId = Annotated[
+    str, Field(pattern=V1_USER_PATTERN, description="3-50 letters, digits, `_` or `-`; signed in: yours, or left out")
+]
 
 
 class V1UploadRequest(BaseModel):
@@ -220,7 +238,7 @@ class V1UploadRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    user_id: V1UserId
+    user_id: V1UserId | None = None
     image_name: ImageName
     description: Annotated[Description | None, BeforeValidator(lambda v: "" if v is None else v)] = ""
     tags: JsonTags = Field(default_factory=list)

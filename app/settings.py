@@ -17,7 +17,7 @@ SERVICE = "image-api"  # the default of every name below, and the service in log
 # Paths served without an API key even when deploy.sh --api-key protects the rest: a browser
 # cannot add x-api-key to a page load, and the page, its assets and the API's documentation
 # hold no data. They are all GET routes of the site and the resolver (app/web).
-PUBLIC_PATHS = ("/", "/gallery.js", "/gallery.css", "/openapi.json", "/swagger")
+PUBLIC_PATHS = ("/", "/gallery.js", "/gallery.css", "/auth.json", "/openapi.json", "/swagger")
 # The REST API's binary media types. API Gateway hands a request body of these types to the
 # function base64-encoded, and turns a base64 answer back into bytes only when the request's
 # Accept header (its first type) is one of them: with curl's default `*/*` it would deliver
@@ -33,6 +33,15 @@ def is_binary_type(media_type: str | None) -> bool:
     if not subtype or kind == "*":
         return False
     return any(pattern in (f"{kind}/{subtype}", f"{kind}/*") for pattern in BINARY_MEDIA_TYPES)
+
+
+AUTH_MODES = ("none", "api-key", "jwt")
+VISIBILITIES = ("shared", "private")
+# The dev issuer (deploy/dev_issuer.py) signs tokens for the local server and LocalStack with a
+# key made on this machine. Its issuer name is accepted only where the function talks to an
+# endpoint of its own (LocalStack, the local server), never on AWS.
+DEV_ISSUER = "https://dev-issuer.image-api.invalid"
+DEV_AUDIENCE = "image-api-dev"
 
 
 def _int(name: str, default: int) -> int:
@@ -83,6 +92,30 @@ class Settings:
     # What decoding one image may hold at once. 3/8 of the function leaves room for the
     # runtime (~130 MB), the request's own copies of the file, and S3's buffers.
     decode_budget_mb: int = field(default_factory=lambda: _int("DECODE_BUDGET_MB", 0))
+
+    # Who may call: `none` (anyone; the default), `api-key` (API Gateway checks x-api-key),
+    # `jwt` (a bearer token from an OpenID Connect issuer, checked by the function itself).
+    auth: str = field(default_factory=lambda: _str("AUTH", "none"))
+    # jwt: the issuer, the audience (its app client id), and its keys: a JWKS URL (default
+    # <issuer>/.well-known/jwks.json, as Cognito serves it) or the JWKS itself (the dev issuer's).
+    jwt_issuer: str = field(default_factory=lambda: _str("JWT_ISSUER", DEV_ISSUER))
+    jwt_audience: str = field(default_factory=lambda: _str("JWT_AUDIENCE", DEV_AUDIENCE))
+    jwt_jwks_url: str = field(default_factory=lambda: _str("JWT_JWKS_URL"))
+    jwt_jwks: str = field(default_factory=lambda: _str("JWT_JWKS"))
+    # Which claim names the user, and which claim holding which group makes an admin (Cognito's).
+    jwt_user_claim: str = field(default_factory=lambda: _str("JWT_USER_CLAIM", "cognito:username"))
+    jwt_admin_claim: str = field(default_factory=lambda: _str("JWT_ADMIN_CLAIM", "cognito:groups"))
+    jwt_admin_group: str = field(default_factory=lambda: _str("JWT_ADMIN_GROUP", "admin"))
+    # shared: every caller sees every image; private: users see their own, admins all (jwt only).
+    visibility: str = field(default_factory=lambda: _str("VISIBILITY", "shared"))
+    # The hosted sign-in page of the gallery (Cognito's domain, e.g. https://x.auth.<region>.amazoncognito.com).
+    sign_in_url: str = field(default_factory=lambda: _str("SIGN_IN_URL"))
+    # Origins whose browser scripts may call the API (comma-separated); none by default.
+    api_cors_origins: str = field(default_factory=lambda: _str("API_CORS_ORIGINS"))
+
+    @property
+    def jwks_url(self) -> str:
+        return self.jwt_jwks_url or f"{self.jwt_issuer.rstrip('/')}/.well-known/jwks.json"
 
     @property
     def api_key_name(self) -> str:

@@ -31,7 +31,7 @@ import sys
 from typing import Any
 
 from app import layout
-from app.settings import BINARY_MEDIA_TYPES, PUBLIC_PATHS, SERVICE, get_settings
+from app.settings import BINARY_MEDIA_TYPES, DEV_ISSUER, PUBLIC_PATHS, SERVICE, get_settings
 from deploy.package import RUNTIME
 
 # Request bodies of these types reach the Lambda base64-encoded, byte for byte
@@ -54,7 +54,26 @@ def service_env() -> dict[str, str]:
         "DECODE_BUDGET_MB": str(settings.decode_budget_mb),  # 0: 3/8 of the function's memory
         "MAX_INLINE_BYTES": str(settings.max_inline_bytes),
         "MAX_LISTING_WINDOW": str(settings.max_listing_window),
+        "AUTH": settings.auth,
+        "VISIBILITY": settings.visibility,
+        **({"API_CORS_ORIGINS": settings.api_cors_origins} if settings.api_cors_origins else {}),
+        **auth_env(),
     }
+
+
+def auth_env() -> dict[str, str]:
+    """AUTH=jwt: the issuer the function trusts; the dev issuer's (made on this machine) unless JWT_ISSUER says."""
+    settings = get_settings()
+    if settings.auth != "jwt":
+        return {}
+    if settings.jwt_issuer == DEV_ISSUER:
+        from deploy import dev_issuer  # PyJWT and cryptography: only in this mode
+
+        return dev_issuer.function_env()
+    named = {"JWT_ISSUER": settings.jwt_issuer, "JWT_AUDIENCE": settings.jwt_audience}
+    if settings.jwt_jwks_url:
+        named["JWT_JWKS_URL"] = settings.jwt_jwks_url
+    return named
 
 
 def names() -> dict[str, str]:

@@ -40,7 +40,7 @@ export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
 ARTIFACT_BUCKET="${ARTIFACT_BUCKET:-$STACK-artifacts-$ACCOUNT-$REGION}"
 
 # LocalStack's CloudFormation skips updates of API Gateway methods and stages (AWS makes them): an
-# update that changes the API's shape or ApiKeyRequired would leave it serving the old API, or none.
+# update that changes the API's shape or its key mode (Auth=api-key) would leave it serving the old API, or none.
 # Such an update is refused there, before anything changes.
 refuse_api_change_on_localstack() {
   [ -n "$ENDPOINT" ] || return 0
@@ -48,10 +48,10 @@ refuse_api_change_on_localstack() {
   current="$($AWS_CLI cloudformation describe-stack-resources --stack-name "$STACK" --output text --query \
     "StackResources[?ResourceType=='AWS::ApiGateway::Deployment'].LogicalResourceId | [0]" 2>/dev/null)" || return 0
   key="$($AWS_CLI cloudformation describe-stacks --stack-name "$STACK" --output text \
-    --query "Stacks[0].Parameters[?ParameterKey=='ApiKeyRequired'].ParameterValue | [0]")"
-  for arg in "$@"; do case "$arg" in ApiKeyRequired=*) key="${arg#*=}" ;; esac; done
-  wanted="$(grep -o -m1 "ApiDeployment$([ "$key" = true ] && echo Keyed || echo Open)[0-9a-f]*" template.yaml)"
-  [ "$current" = "$wanted" ] || die "this update changes the API ($current -> $wanted, ApiKeyRequired=$key), \
+    --query "Stacks[0].Parameters[?ParameterKey=='Auth'].ParameterValue | [0]")"
+  for arg in "$@"; do case "$arg" in Auth=*) key="${arg#*=}" ;; esac; done
+  wanted="$(grep -o -m1 "ApiDeployment$([ "$key" = api-key ] && echo Keyed || echo Open)[0-9a-f]*" template.yaml)"
+  [ "$current" = "$wanted" ] || die "this update changes the API ($current -> $wanted, Auth=$key), \
 which LocalStack's CloudFormation cannot do in place. Delete the stack first (make delete-stack; \
 it deletes the stack's images too), then deploy again. On AWS the update works as it is."
 }

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from app import layout
-from app.settings import BINARY_MEDIA_TYPES, PUBLIC_PATHS, SERVICE, get_settings
+from app.settings import AUTH_MODES, BINARY_MEDIA_TYPES, PUBLIC_PATHS, SERVICE, VISIBILITIES, get_settings
 from deploy import resources
 from deploy.package import RUNTIME
 
@@ -72,7 +72,23 @@ def parameters() -> dict[str, Any]:
         "DecodeBudgetMb": number(
             settings.decode_budget_mb, "What decoding one image may hold; 0: 3/8 of FunctionMemory"
         ),
-        "ApiKeyRequired": {"Type": "String", "Default": "false", "AllowedValues": ["false", "true"]},
+        "Auth": {
+            "Type": "String",
+            "Default": settings.auth,
+            "AllowedValues": list(AUTH_MODES),
+            "Description": "Who may call: anyone, holders of the API key, or users signed in with Cognito",
+        },
+        "Visibility": {
+            "Type": "String",
+            "Default": settings.visibility,
+            "AllowedValues": list(VISIBILITIES),
+            "Description": "Auth=jwt: private shows users their own images only (admins all)",
+        },
+        "ApiCorsOrigins": {
+            "Type": "String",
+            "Default": settings.api_cors_origins,
+            "Description": "Origins whose browser scripts may call the API, comma-separated (none: empty)",
+        },
         "ApiRateLimit": number(20, "Requests per second with an API key (usage plan)", 1),
         "ApiBurstLimit": number(40, "Burst with an API key (usage plan)", 1),
         "CorsOrigins": {
@@ -92,8 +108,9 @@ def parameters() -> dict[str, Any]:
 
 
 CONDITIONS = {
-    "KeyRequired": {"Fn::Equals": [ref("ApiKeyRequired"), "true"]},
-    "KeyNotRequired": {"Fn::Equals": [ref("ApiKeyRequired"), "false"]},
+    "KeyRequired": {"Fn::Equals": [ref("Auth"), "api-key"]},
+    "KeyNotRequired": {"Fn::Not": [{"Fn::Equals": [ref("Auth"), "api-key"]}]},
+    "SignedIn": {"Fn::Equals": [ref("Auth"), "jwt"]},
     "HasReservedConcurrency": {"Fn::Not": [{"Fn::Equals": [ref("ReservedConcurrency"), 0]}]},
     "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
     "TracingActive": {"Fn::Equals": [ref("Tracing"), "Active"]},
@@ -163,6 +180,73 @@ def _notification() -> dict[str, Any]:
     }
 
 
+def _auth_variables() -> dict[str, Any]:
+    """The auth mode, and with Auth=jwt the Cognito user pool as the issuer and its app client as the audience."""
+    settings = get_settings()
+
+    def signed_in(value: Any) -> dict[str, Any]:
+        return {"Fn::If": ["SignedIn", value, ref("AWS::NoValue")]}
+
+    return {
+        "AUTH": ref("Auth"),
+        "VISIBILITY": ref("Visibility"),
+        "API_CORS_ORIGINS": ref("ApiCorsOrigins"),
+        "JWT_ISSUER": signed_in(join(sub("https://cognito-idp.${AWS::Region}.amazonaws.com/"), ref("UserPool"))),
+        "JWT_AUDIENCE": signed_in(ref("UserPoolClient")),
+        "JWT_USER_CLAIM": settings.jwt_user_claim,
+        "JWT_ADMIN_CLAIM": settings.jwt_admin_claim,
+        "JWT_ADMIN_GROUP": settings.jwt_admin_group,
+        "SIGN_IN_URL": signed_in(
+            join("https://", ref("UserPoolDomain"), sub(".auth.${AWS::Region}.amazoncognito.com"))
+        ),
+    }
+
+
+def users() -> dict[str, Any]:
+    """Auth=jwt: a Cognito user pool (users added by an admin), an app client for the gallery
+    (authorization code with PKCE, no secret), its hosted sign-in domain, and the admin group."""
+    gallery = join("https://", ref("Api"), sub(".execute-api.${AWS::Region}.amazonaws.com/"), ref("Stage"), "/")
+    return {
+        "UserPool": {
+            "Type": "AWS::Cognito::UserPool",
+            "Condition": "SignedIn",
+            "Properties": {
+                "UserPoolName": sub("${AWS::StackName}-users"),
+                "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+                "Policies": {"PasswordPolicy": {"MinimumLength": 12}},
+            },
+        },
+        "UserPoolClient": {
+            "Type": "AWS::Cognito::UserPoolClient",
+            "Condition": "SignedIn",
+            "Properties": {
+                "UserPoolId": ref("UserPool"),
+                "GenerateSecret": False,
+                "AllowedOAuthFlowsUserPoolClient": True,
+                "AllowedOAuthFlows": ["code"],
+                "AllowedOAuthScopes": ["openid", "profile"],
+                "SupportedIdentityProviders": ["COGNITO"],
+                "CallbackURLs": [gallery],
+                "LogoutURLs": [gallery],
+                "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                "IdTokenValidity": 60,
+                "TokenValidityUnits": {"IdToken": "minutes"},
+            },
+        },
+        "UserPoolDomain": {
+            "Type": "AWS::Cognito::UserPoolDomain",
+            "Condition": "SignedIn",
+            # Cognito's domain prefixes are global: the stack's name and the account make it unique.
+            "Properties": {"UserPoolId": ref("UserPool"), "Domain": sub("${AWS::StackName}-${AWS::AccountId}")},
+        },
+        "AdminGroup": {
+            "Type": "AWS::Cognito::UserPoolGroup",
+            "Condition": "SignedIn",
+            "Properties": {"UserPoolId": ref("UserPool"), "GroupName": get_settings().jwt_admin_group},
+        },
+    }
+
+
 def function() -> dict[str, Any]:
     """The Lambdalith: the zip deploy/package.py builds, the environment app/settings.py reads."""
     names = {"IMAGES_BUCKET": sub(BUCKET_NAME), "IMAGES_TABLE": ref("ImagesTable"), "TAGS_TABLE": ref("TagsTable")}
@@ -179,6 +263,7 @@ def function() -> dict[str, Any]:
     }
     variables = {**names, **limits, "POWERTOOLS_SERVICE_NAME": SERVICE, "TRACING": ref("Tracing")}
     variables["PUBLIC_S3_ENDPOINT"] = ref("PublicS3Endpoint")
+    variables.update(_auth_variables())
     return {
         "Function": {
             "Type": "AWS::Serverless::Function",
@@ -273,6 +358,8 @@ def api() -> dict[str, Any]:
     }
     methods["RootMethod"] = _method({"Fn::GetAtt": ["Api", "RootResourceId"]}, public=True)
     methods["ProxyMethod"] = _method(ref("ProxyResource"), public=False)
+    # A browser's CORS preflight carries no key: it reaches the function, which answers it.
+    methods["ProxyPreflightMethod"] = _method(ref("ProxyResource"), public=True, verb="OPTIONS")
     for path in PUBLIC_PATHS:
         if path == "/":
             continue
@@ -329,7 +416,7 @@ def api() -> dict[str, Any]:
 
 def _deployments(methods: list[str], shape: dict[str, Any]) -> dict[str, Any]:
     """A CloudFormation Deployment snapshots the API once, when it is created: a changed method or
-    a switched ApiKeyRequired would stay undeployed. So each deployment is named after what it
+    a switched key mode (Auth=api-key) would stay undeployed. So each deployment is named after what it
     deploys (a hash of the API's shape, and the key mode), and a change creates a new one."""
     digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -347,7 +434,7 @@ def _deployments(methods: list[str], shape: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _method(resource_id: Any, public: bool) -> dict[str, Any]:
+def _method(resource_id: Any, public: bool, verb: str = "ANY") -> dict[str, Any]:
     functions = sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/")
     uri = join(functions, arn("Function"), "/invocations")
     return {
@@ -355,7 +442,7 @@ def _method(resource_id: Any, public: bool) -> dict[str, Any]:
         "Properties": {
             "RestApiId": ref("Api"),
             "ResourceId": resource_id,
-            "HttpMethod": "ANY",
+            "HttpMethod": verb,
             "AuthorizationType": "NONE",
             # The page, its assets and the documentation hold no data, and a browser cannot send a key to load them.
             "ApiKeyRequired": False if public else {"Fn::If": ["KeyRequired", True, False]},
@@ -459,6 +546,8 @@ def outputs() -> dict[str, Any]:
         "FunctionName": output(ref("Function"), "The function"),
         "FailedEventsQueue": output(ref("FailedEvents"), "Where S3 events whose processing failed wait"),
         "ApiKeyId": output(ref("ApiKey"), "aws apigateway get-api-key --include-value --api-key <id>", "KeyRequired"),
+        "UserPoolId": output(ref("UserPool"), "aws cognito-idp admin-create-user --user-pool-id <id> ...", "SignedIn"),
+        "SignInUrl": output(_auth_variables()["SIGN_IN_URL"]["Fn::If"][1], "The hosted sign-in", "SignedIn"),
     }
 
 
@@ -470,7 +559,7 @@ def template() -> dict[str, Any]:
         "(generated by python -m deploy.template; do not edit by hand)",
         "Parameters": parameters(),
         "Conditions": CONDITIONS,
-        "Resources": {**storage(), **function(), **api(), **alarms()},
+        "Resources": {**storage(), **function(), **api(), **users(), **alarms()},
         "Outputs": outputs(),
     }
 

@@ -22,24 +22,28 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(api_key: str | None = None, quiet: bool = True, storage: str | None = None) -> Iterator[Api]:
+def local_server(
+    api_key: str | None = None, quiet: bool = True, storage: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[Api]:
     """`python -m localserver` on free ports until the block ends, with its own embedded S3 and
-    DynamoDB, or with those at `storage` (another local server's: two execution environments)."""
+    DynamoDB, or with those at `storage` (another local server's: two execution environments);
+    `env` sets the service's settings (AUTH=jwt, VISIBILITY=private, ...)."""
     port, aws_port = free_port(), free_port()
     command = [sys.executable, "-m", "localserver", "--port", str(port), "--aws-port", str(aws_port), "--state="]
     if api_key:
         command.append(f"--api-key={api_key}")  # a key may start with "-"
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_API_KEY")}
+    settings = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_API_KEY")}
+    settings.update(env or {})
     if storage:  # moto takes any credentials; the embedded one sets these itself
-        env.update(AWS_ENDPOINT_URL=storage, PUBLIC_S3_ENDPOINT=storage)
+        settings.update(AWS_ENDPOINT_URL=storage, PUBLIC_S3_ENDPOINT=storage)
         for name, value in (
             ("AWS_ACCESS_KEY_ID", "local"),
             ("AWS_SECRET_ACCESS_KEY", "local"),
             ("AWS_REGION", "us-east-1"),
         ):
-            env.setdefault(name, value)
+            settings.setdefault(name, value)
     stderr = subprocess.DEVNULL if quiet else None
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    server = subprocess.Popen(command, env=settings, stdout=subprocess.DEVNULL, stderr=stderr)
     api = Api(f"http://127.0.0.1:{port}", storage or f"http://127.0.0.1:{aws_port}", api_key)
     try:
         _wait_until_up(server, api)
@@ -56,6 +60,7 @@ def _wait_until_up(server: subprocess.Popen[bytes], api: Api) -> None:
             raise UnavailableError(f"the local server exited with {server.returncode}")
         try:
             requests.get(f"{api.base_url}/list?limit=1", headers=headers, timeout=10)  # also imports the handler
+            # (an answer of any status will do: with AUTH=jwt it is a 401)
             return
         except requests.RequestException:
             time.sleep(0.1)

@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     _on_stop_signals(lambda *_: stop.set())  # explicit: a shell that starts us in the background ignores SIGINT
     moto_server, backend = _storage(args.host, args.aws_port)
     base_url = f"http://{args.host}:{http.server_port}"
+    _configure_auth()
     provision_storage()
     state = Path(args.state) if args.state else None
     _announce(base_url, backend, args.api_key, state)
@@ -124,6 +125,18 @@ def main(argv: list[str] | None = None) -> int:
     # Everything that matters is closed above. Skip the interpreter's finalisation, which a
     # request thread still holding a client's keep-alive connection can keep waiting.
     os._exit(0)
+
+
+def _configure_auth() -> None:
+    """AUTH=jwt: hand the function its issuer, as deploy.sh does (the dev issuer's key, made on first use)."""
+    from app.settings import get_settings
+    from app.storage import reset_clients
+    from deploy.resources import auth_env
+
+    os.environ.update(auth_env())
+    reset_clients()  # the settings are read again, with these
+    if get_settings().auth == "jwt":
+        print("  signed-in users (AUTH=jwt): make token USER=alice [ADMIN=1] prints a bearer token", flush=True)
 
 
 def _on_stop_signals(handler: Any) -> None:

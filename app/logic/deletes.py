@@ -21,16 +21,19 @@ from typing import Any
 from app import layout
 from app.errors import ConflictError, DomainError, NotFoundError
 from app.layout import DELETING
+from app.logic import access
+from app.logic.access import ANYONE, Caller
 from app.logic.images import now_ms, object_keys, with_status
 from app.observability import logger, metrics
 from app.settings import get_settings
 from app.storage import ImageStore
 
 
-def delete_image(store: ImageStore, image_id: str) -> dict[str, Any]:
-    """Delete objects and row; the old row is returned. NotFoundError, or ConflictError while another deletes it."""
+def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> dict[str, Any]:
+    """Delete objects and row; the old row is returned. NotFoundError, ConflictError while another
+    deletes it, ForbiddenError for someone else's image (app/logic/access.py)."""
     claim = str(uuid.uuid4())
-    row = _claim_for_delete(store, image_id, claim)
+    row = _claim_for_delete(store, image_id, claim, caller)
     try:
         for key in object_keys(row):
             store.delete_object(key)
@@ -45,12 +48,13 @@ def delete_image(store: ImageStore, image_id: str) -> dict[str, Any]:
     return row
 
 
-def _claim_for_delete(store: ImageStore, image_id: str, claim: str) -> dict[str, Any]:
+def _claim_for_delete(store: ImageStore, image_id: str, claim: str, caller: Caller) -> dict[str, Any]:
     """Turn the row into this caller's tombstone; NotFoundError (no such image) or ConflictError (being deleted)."""
     for _ in range(3):
         row = store.get_row(image_id) if layout.ID_RE.match(image_id) else None
         if row is None:
             raise NotFoundError()
+        access.check_change(caller, row)
         if row["status"] == DELETING and row.get("delete_until", 0) > now_ms():
             seconds = -(-(row["delete_until"] - now_ms()) // 1000)
             raise ConflictError(

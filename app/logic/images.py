@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from app import layout
 from app.errors import NotFoundError
 from app.layout import DELETING, READY
+from app.logic import access
+from app.logic.access import ANYONE, Caller
 from app.logic.files import TYPES, clean_original_name, content_disposition
 from app.settings import get_settings
 from app.storage import ImageStore
@@ -80,11 +82,13 @@ def object_keys(row: dict[str, Any]) -> list[str]:
     return sorted(keys)
 
 
-def get_visible(store: ImageStore, image_id: str) -> dict[str, Any]:
-    """The row of an image that exists (ready, pending or rejected); NotFoundError also for ids that cannot exist."""
+def get_visible(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> dict[str, Any]:
+    """The row of an image that exists (ready, pending or rejected) for this caller; NotFoundError
+    also for ids that cannot exist, and for another user's image when images are private."""
     row = store.get_row(image_id) if layout.ID_RE.match(image_id) else None
     if row is None or row.get("status") == DELETING:
         raise NotFoundError()
+    access.check_visible(caller, row)
     return row
 
 

@@ -44,6 +44,8 @@ from app.errors import (
 )
 from app.imaging.limits import RefusedError
 from app.layout import DELETING, PENDING, READY, REJECTED
+from app.logic import access
+from app.logic.access import ANYONE, Caller
 from app.logic.files import ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from app.logic.images import get_visible, new_row, object_keys, with_image, with_status
 from app.observability import logger, metrics
@@ -145,13 +147,14 @@ def start_direct_upload(
     return row, post, expires_in
 
 
-def process_upload(store: ImageStore, image_id: str) -> dict[str, Any]:
+def process_upload(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> dict[str, Any]:
     """Turn a direct upload into a ready (or rejected) image; the row is returned.
 
     Idempotent: a row that is already ready or rejected is returned as it is.
     ConflictError (NOT_UPLOADED) while the file is not in S3 yet.
     """
-    row = get_visible(store, image_id)
+    row = get_visible(store, image_id, caller)
+    access.check_change(caller, row)
     if row["status"] != PENDING:
         return row
     incoming = layout.incoming_key(image_id)

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from app.errors import ConflictError
-from app.logic import deletes, images, listing, uploads
+from app.logic import access, deletes, images, listing, uploads
 from app.models import (
     TAG_FILTER_PATTERN,
     USER_PATTERN,
@@ -32,21 +32,26 @@ from app.models import (
 )
 from app.settings import get_settings
 from app.storage import ImageStore
-from app.web import openapi, requests
+from app.web import auth, openapi, requests
 
 router = APIGatewayRouter()
 
 
-@router.post("/upload", summary="Upload an image", responses=openapi.responses(201, UploadResult, 400, 413, 415))
+@router.post(
+    "/upload", summary="Upload an image", responses=openapi.responses(201, UploadResult, 400, 401, 403, 413, 415)
+)
 def upload() -> Response[UploadResult]:
     settings = get_settings()
     form, file = requests.multipart_form(router.current_event, UploadForm, settings.max_upload_bytes)
-    row = uploads.store_upload(ImageStore(), form.user, form.description, file.filename, form.tags, file.data)
+    user = access.uploader(auth.caller(router), form.user)
+    row = uploads.store_upload(ImageStore(), user, form.description, file.filename, form.tags, file.data)
     body = UploadResult(bucket=settings.bucket, **row)
     return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
 
 
-@router.get("/list", summary="List images, a page at a time", responses=openapi.responses(200, list[ImageSummary], 400))
+@router.get(
+    "/list", summary="List images, a page at a time", responses=openapi.responses(200, list[ImageSummary], 400, 401)
+)
 def list_images(
     limit: Annotated[int, Query(ge=1, le=1000, description="Items per page")] = 100,
     cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's Link header")] = None,
@@ -62,9 +67,13 @@ def list_images(
     order: Annotated[Literal["newest", "oldest"], Query(description="By creation time")] = "newest",
     status: Annotated[Status, Query(description="Direct uploads are pending until processed")] = "ready",
     thumbnails: Annotated[bool, Query(description="Add a presigned thumbnail_url to each item")] = False,
+    mine: Annotated[bool, Query(description="Only the signed-in caller's images")] = False,
 ) -> Response[list[ImageSummary]]:
     event = router.current_event
     requests.refuse_repeated_parameters(event)
+    user, possible = access.listed_user(auth.caller(router), user, mine)
+    if not possible:  # another user's images, where images are private
+        return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, [])
     wanted = listing.ListFilter(
         user=user,
         tag=tag.lower() if tag else None,
@@ -91,7 +100,7 @@ def list_images(
 @router.get(
     "/view/<image_id>",
     summary="An image's metadata and a presigned URL of its bytes",
-    responses=openapi.responses(200, ImageDetail, 302, 400, 404, 409),
+    responses=openapi.responses(200, ImageDetail, 302, 400, 401, 404, 409),
 )
 def view(
     image_id: str,
@@ -99,7 +108,7 @@ def view(
     redirect: Annotated[bool, Query(description="Answer 302 to the presigned URL, for <img src>")] = False,
 ) -> Response[ImageDetail | Redirect]:
     store = ImageStore()
-    row = images.get_visible(store, image_id)
+    row = images.get_visible(store, image_id, auth.caller(router))
     answer = detail(store, row, download)
     if redirect:
         if answer.url is None:
@@ -113,10 +122,10 @@ def view(
 @router.delete(
     "/delete/<image_id>",
     summary="Delete an image: its object and its row",
-    responses=openapi.responses(200, DeleteResult, 404, 409),
+    responses=openapi.responses(200, DeleteResult, 401, 403, 404, 409),
 )
 def delete(image_id: str) -> DeleteResult:
-    row = deletes.delete_image(ImageStore(), image_id)
+    row = deletes.delete_image(ImageStore(), image_id, auth.caller(router))
     return DeleteResult(deleted=row["id"], key=row["key"])
 
 

@@ -10,7 +10,16 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.openapi.models import MediaType, OpenAPI, RequestBody, Schema, Server
+from aws_lambda_powertools.event_handler.openapi.models import (
+    APIKey,
+    APIKeyIn,
+    HTTPBearer,
+    MediaType,
+    OpenAPI,
+    RequestBody,
+    Schema,
+    Server,
+)
 
 from app.logic.files import ACCEPTED_TYPES
 from app.models import DirectUploadRequest, ErrorBody, Redirect, UploadRequest, V1ErrorBody, V1UploadRequest
@@ -20,10 +29,18 @@ INFO: dict[str, Any] = {
     "version": "1.0.0",
     "description": "Images in S3, metadata in DynamoDB, one Lambda behind API Gateway. "
     'Every error is `{"error", "code", "request_id"}`; under /v1, `{"error", "message", "code", "request_id"}`.',
+    # How a caller proves who it is, by deployment (README: Sign-in): none, an API key, or a bearer token.
+    "security_schemes": {
+        "bearerAuth": HTTPBearer(bearerFormat="JWT", description="AUTH=jwt: an ID token of the issuer"),
+        "apiKey": APIKey.model_validate({"in": APIKeyIn.header, "name": "x-api-key", "description": "AUTH=api-key"}),
+    },
+    "security": [{}, {"bearerAuth": []}, {"apiKey": []}],
 }
 
 _ERRORS = {
     400: "Invalid input: the code says which rule, the message which field",
+    401: "AUTH=jwt: no valid bearer token (UNAUTHENTICATED; see WWW-Authenticate)",
+    403: "AUTH=jwt: not yours to change (NOT_OWNER), or another user named (USER_MISMATCH)",
     404: "No such image, or no such route",
     405: "Method not allowed here (see the Allow header)",
     409: "Not possible in the image's current state (e.g. its file is not in S3 yet, or it is being deleted), "

@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from http import HTTPStatus
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -25,20 +25,24 @@ from app.errors import (
     ConflictError,
     DomainError,
     FileTooLargeError,
+    ForbiddenError,
     ImageTooLargeError,
     InvalidInputError,
     NotAnImageError,
     NotFoundError,
     RejectedFileError,
+    UnauthenticatedError,
 )
 from app.models import ErrorBody, V1ErrorBody
 from app.observability import logger
-from app.settings import PUBLIC_PATHS
-from app.web import images, openapi, requests, site, uploads, v1
+from app.settings import PUBLIC_PATHS, get_settings
+from app.web import auth, images, openapi, requests, site, uploads, v1
 
 # Every kind of refusal, and the status it answers with.
 STATUS = {
     InvalidInputError: HTTPStatus.BAD_REQUEST,
+    UnauthenticatedError: HTTPStatus.UNAUTHORIZED,
+    ForbiddenError: HTTPStatus.FORBIDDEN,
     NotFoundError: HTTPStatus.NOT_FOUND,
     ConflictError: HTTPStatus.CONFLICT,
     FileTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -47,13 +51,26 @@ STATUS = {
 }
 INTERNAL = "Internal error; quote the request id"
 
+
 # A response that breaks its own model is our bug: answered as such (a 500 below), not as the client's 4xx.
+def cors() -> CORSConfig | None:
+    """Browser scripts of API_CORS_ORIGINS may call the API: their preflights are answered with the
+    headers it reads (Powertools adds Authorization, Content-Type, X-Api-Key and AWS's own); never
+    `*`, and no credentials (tokens travel in Authorization, not cookies)."""
+    origins = [origin.strip() for origin in get_settings().api_cors_origins.split(",") if origin.strip()]
+    if not origins:
+        return None
+    headers = ["Idempotency-Key", "If-Match"]
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], allow_headers=headers, max_age=600)
+
+
 app = openapi.DocumentedResolver(
-    enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+    enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR, cors=cors()
 )
 app.enable_swagger(path="/swagger", **openapi.INFO)  # Swagger UI with its assets inline: works offline
 for router in (images.router, uploads.router, v1.router, site.router):
     app.include_router(router)
+app.use(middlewares=[auth.authenticate])  # the caller of every route (AUTH=jwt: from its token)
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
@@ -94,8 +111,14 @@ def request_id() -> str:
 
 
 def refusal(exc: DomainError) -> Response[ErrorBody | V1ErrorBody]:
+    headers = {}
     retry = getattr(exc, "retry_after", None)
-    return error_response(status_of(exc), exc.code, exc.message, {"Retry-After": str(retry)} if retry else None)
+    if retry:
+        headers["Retry-After"] = str(retry)
+    if isinstance(exc, UnauthenticatedError):  # RFC 6750: say how to authenticate
+        given = bool(app.current_event.headers.get("authorization"))
+        headers["WWW-Authenticate"] = 'Bearer realm="image-api"' + (', error="invalid_token"' if given else "")
+    return error_response(status_of(exc), exc.code, exc.message, headers or None)
 
 
 @app.exception_handler(DomainError)
@@ -119,6 +142,10 @@ def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Respons
 def handle_not_found(_: RouteNotFound) -> Response[ErrorBody | V1ErrorBody]:
     event = app.current_event
     allowed = sorted({method for pattern, methods in _routes() if pattern.match(event.path) for method in methods})
+    if event.http_method == "OPTIONS" and allowed:
+        # A preflight from an origin API_CORS_ORIGINS does not name (none by default): answered,
+        # without Access-Control-Allow-Origin, so the browser does not send the request.
+        return Response(HTTPStatus.NO_CONTENT, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
     # A method the path allows, yet no route matched: a parameter Powertools' routes refuse (e.g. "%00").
     if allowed and event.http_method not in allowed:
         return error_response(

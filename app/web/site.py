@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from app.models import AuthConfig
 from app.settings import get_settings
 from app.storage import ImageStore
 
@@ -50,6 +51,11 @@ def s3_origin() -> str:
     return f"{url.scheme}://{url.netloc}"
 
 
+def _sign_in_origin() -> str:
+    url = urlsplit(get_settings().sign_in_url)
+    return f" {url.scheme}://{url.netloc}" if url.netloc else ""
+
+
 def security_headers() -> dict[str, str]:
     s3 = s3_origin()
     policy = "; ".join(
@@ -58,7 +64,7 @@ def security_headers() -> dict[str, str]:
             "script-src 'self'",
             "style-src 'self'",
             f"img-src 'self' {s3} blob: data:",
-            f"connect-src 'self' {s3}",
+            f"connect-src 'self' {s3}{_sign_in_origin()}",  # the sign-in page's token endpoint too
             f"form-action 'self' {s3}",
             "base-uri 'none'",
             "frame-ancestors 'none'",
@@ -79,6 +85,21 @@ def gallery_page() -> Response[str]:
         # ".../dev" without its slash: relative asset URLs would drop the stage, so add it.
         return Response(HTTPStatus.MOVED_PERMANENTLY, headers={"Location": f"{context.stage}/"})
     return Response(HTTPStatus.OK, "text/html; charset=utf-8", page(), security_headers())
+
+
+@router.get("/auth.json", summary="How to sign in: the auth mode and, for jwt, the issuer's sign-in page")
+def auth_config() -> AuthConfig:
+    settings = get_settings()
+    signed_in = settings.auth == "jwt"
+    return AuthConfig(
+        auth=settings.auth,
+        visibility=settings.visibility if signed_in else "shared",
+        sign_in_url=settings.sign_in_url or None if signed_in else None,
+        client_id=settings.jwt_audience if signed_in else None,
+        user_claim=settings.jwt_user_claim if signed_in else None,
+        admin_claim=settings.jwt_admin_claim if signed_in else None,
+        admin_group=settings.jwt_admin_group if signed_in else None,
+    )
 
 
 @router.get("/gallery.js", include_in_schema=False)

@@ -8,10 +8,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from app.layout import REJECTED
-from app.logic import uploads
+from app.logic import access, uploads
 from app.models import DirectUploadRequest, DirectUploadResult, ImageDetail, PresignedPost
 from app.storage import ImageStore
-from app.web import openapi, requests
+from app.web import auth, openapi, requests
 from app.web.images import detail
 
 router = APIGatewayRouter()
@@ -20,12 +20,13 @@ router = APIGatewayRouter()
 @router.post(
     "/uploads",
     summary="Start a direct upload to S3 (large files): returns a presigned POST",
-    responses=openapi.responses(201, DirectUploadResult, 400, 413, 415),
+    responses=openapi.responses(201, DirectUploadResult, 400, 401, 403, 413, 415),
 )
 def start_upload() -> Response[DirectUploadResult]:
     request = requests.json_body(router.current_event, DirectUploadRequest)
+    user = access.uploader(auth.caller(router), request.user)
     row, post, expires_in = uploads.start_direct_upload(
-        ImageStore(), request.user, request.description, request.filename, request.content_type, request.size,
+        ImageStore(), user, request.description, request.filename, request.content_type, request.size,
         request.tags,
     )  # fmt: skip
     result = DirectUploadResult(id=row["id"], upload=PresignedPost(**post), expires_in=expires_in)
@@ -35,11 +36,11 @@ def start_upload() -> Response[DirectUploadResult]:
 @router.post(
     "/uploads/<image_id>/complete",
     summary="Process a direct upload now (S3's notification does it too); idempotent",
-    responses=openapi.responses(200, ImageDetail, 404, 409, 413, 415),
+    responses=openapi.responses(200, ImageDetail, 401, 403, 404, 409, 413, 415),
 )
 def complete_upload(image_id: str) -> Response[ImageDetail]:
     store = ImageStore()
-    row = uploads.process_upload(store, image_id)
+    row = uploads.process_upload(store, image_id, auth.caller(router))
     if row["status"] == REJECTED:
         raise uploads.rejection_of(row)
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, detail(store, row))

@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from app.errors import ConflictError, NotFoundError
 from app.layout import READY
-from app.logic import deletes, images, listing, uploads
+from app.logic import access, deletes, images, listing, uploads
 from app.logic.files import content_disposition
 from app.models import (
     V1_USER_PATTERN,
@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.settings import get_settings, is_binary_type
 from app.storage import ImageStore
-from app.web import openapi, requests
+from app.web import auth, openapi, requests
 
 PREFIX = "/v1/"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -51,14 +51,15 @@ def serves(path: str) -> bool:
 @router.post(
     "/v1/images",
     summary="Upload an image as base64 JSON",
-    responses=openapi.responses(201, V1UploadResult, 400, 409, error_model=openapi.V1_ERRORS),
+    responses=openapi.responses(201, V1UploadResult, 400, 401, 403, 409, error_model=openapi.V1_ERRORS),
 )
 def create_image() -> Response[V1UploadResult]:
     settings = get_settings()
     request = requests.json_body(router.current_event, V1UploadRequest)
     data = requests.base64_file(request.file, settings.max_upload_bytes)
+    user = access.uploader(auth.caller(router), request.user_id, "user_id")
     row = uploads.store_upload(
-        ImageStore(), request.user_id, request.description or "", request.image_name, request.tags, data, unique=True
+        ImageStore(), user, request.description or "", request.image_name, request.tags, data, unique=True
     )
     body = V1UploadResult(**v1_fields(row))
     # Relative to /v1/images, "images/<id>" is /v1/images/<id>, whatever prefix the stage adds.
@@ -68,7 +69,7 @@ def create_image() -> Response[V1UploadResult]:
 @router.get(
     "/v1/images",
     summary="One user's images, a page at a time by offset, with the total",
-    responses=openapi.responses(200, V1ImageList, 400, error_model=openapi.V1_ERRORS),
+    responses=openapi.responses(200, V1ImageList, 400, 401, error_model=openapi.V1_ERRORS),
 )
 def list_user_images(
     user_id: Annotated[str, Query(pattern=V1_USER_PATTERN, description="Whose images (required)")],
@@ -83,8 +84,9 @@ def list_user_images(
     sort_order: Annotated[Literal["asc", "desc"], Query()] = "desc",
 ) -> V1ImageList:
     requests.refuse_repeated_parameters(router.current_event)
+    user, possible = access.listed_user(auth.caller(router), user_id)
     window = listing.Window(
-        user=user_id,
+        user=str(user),
         name_contains=name_contains,
         start_ms=None if start_date is None else listing.time_bound(start_date, "start_date", end=False),
         end_ms=None if end_date is None else listing.time_bound(end_date, "end_date", end=True),
@@ -93,7 +95,7 @@ def list_user_images(
         offset=offset,
         limit=limit,
     )
-    rows, total = listing.user_window(ImageStore(), window)
+    rows, total = listing.user_window(ImageStore(), window) if possible else ([], 0)
     return V1ImageList(
         images=[V1Image(**v1_fields(row)) for row in rows],
         total_count=total,
@@ -109,7 +111,7 @@ def get_image(
     metadata: Annotated[bool, Query(description="Add X-Image-Metadata: the image's fields as JSON")] = False,
 ) -> Response[Any]:
     store = ImageStore()
-    row = images.get_visible(store, image_id)
+    row = images.get_visible(store, image_id, auth.caller(router))
     if row["status"] != READY:
         raise ConflictError(f"the image is {row['status']}, not ready", "NOT_READY")
     headers = {
@@ -136,17 +138,17 @@ del get_image.__annotations__["return"]
 router.get(
     "/v1/images/<image_id>",
     summary="The image itself (its own Content-Type); 302 to S3 when too large or Accept is not an image type",
-    responses=openapi.image_responses(400, 404, 409),
+    responses=openapi.image_responses(400, 401, 404, 409),
 )(get_image)
 
 
 @router.delete(
     "/v1/images/<image_id>",
     summary="Delete an image",
-    responses=openapi.responses(200, V1DeleteResult, 404, 409, error_model=openapi.V1_ERRORS),
+    responses=openapi.responses(200, V1DeleteResult, 401, 403, 404, 409, error_model=openapi.V1_ERRORS),
 )
 def delete_image(image_id: str) -> V1DeleteResult:
-    row = deletes.delete_image(ImageStore(), image_id)
+    row = deletes.delete_image(ImageStore(), image_id, auth.caller(router))
     return V1DeleteResult(image_id=row["id"])
 
 

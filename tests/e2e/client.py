@@ -7,6 +7,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -105,6 +106,13 @@ class Target:
             aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
             aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
         )
+
+
+def readme_block(heading: str) -> str:
+    """The first bash block under a README heading, as a user would copy it."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    section = text[text.index(heading) :]
+    return section.split("```bash\n", 1)[1].split("```", 1)[0]
 
 
 def next_link(response: requests.Response) -> str | None:

@@ -262,3 +262,50 @@ def test_a_missing_api_key_is_explained_and_can_be_typed_in(browser: Browser, ta
     assert listed.value.status == 200
     expect(page.locator("#status")).to_have_text("")
     page.close()
+
+
+def test_signed_in_with_a_dev_token_one_deletes_only_ones_own(browser: Browser, watch: Watch) -> None:
+    from deploy import dev_issuer
+    from localserver.launcher import local_server
+
+    alice, bob = "e2e-alice", "e2e-bob"
+    png = SHOTS.parent / "sign-in.png"
+    png.parent.mkdir(parents=True, exist_ok=True)
+    scene((64, 48), sky=(10, 20, 30), ground=(90, 80, 70)).save(png)
+    with local_server(env={"AUTH": "jwt"}) as server:
+        signed = Target(server.base_url, server.aws_endpoint, s3_notifies=False)
+
+        def as_user(user: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {dev_issuer.token(user)}"}
+
+        mine, theirs = (
+            signed.request("POST", "/upload", files={"file": png.open("rb")}, headers=as_user(user)).json()["id"]
+            for user in (alice, bob)
+        )
+        page = browser.new_page()
+        page.on("console", watch.on_console)
+        page.on("dialog", watch.on_dialog)
+        open_gallery(page, signed)
+
+        expect(page.locator("#sign-in")).to_be_visible()
+        page.fill("#token", dev_issuer.token(alice))
+        page.press("#token", "Enter")
+        expect(page.locator("#who")).to_have_text(f"Signed in as {alice}")
+        expect(page.locator("#upload-form [name=user]")).to_have_value(alice)
+        filter_grid(page, user=bob)
+        cards(page).first.click()
+        expect(page.locator("#detail")).to_have_attribute("open", "")
+        expect(page.locator("#delete")).to_be_hidden()
+        page.click("#close")
+        filter_grid(page, user=alice)
+        cards(page).first.click()
+        expect(page.locator("#delete")).to_be_visible()
+        watch.confirm = True
+        page.click("#delete")
+        expect(page.locator("#status")).to_contain_text("Deleted")
+        shoot(page, "signed-in.png")
+        page.close()
+
+        assert signed.get(f"/view/{mine}", headers=as_user(bob)).status_code == 404
+        assert signed.get(f"/view/{theirs}", headers=as_user(bob)).status_code == 200
+    assert watch.problems == []

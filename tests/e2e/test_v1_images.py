@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.client import CurlReply, Target
+from tests.e2e.client import CurlReply, Target, readme_block
 from tests.images import FORMATS, image_bytes, png_of_size
 
 pytestmark = pytest.mark.e2e
@@ -266,13 +266,6 @@ def test_an_api_key_guards_this_face_too(v1: V1, target: Target) -> None:
     assert (refused.status, refused.json()) == (403, {"message": "Forbidden"})
     assert (listing.status_code, listing.json()) == (403, {"message": "Forbidden"})
     assert v1.listing()["total_count"] == 0
-
-
-def readme_block(heading: str) -> str:
-    """The first bash block under a README heading, as a user would copy it."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index(heading) :]
-    return section.split("```bash\n", 1)[1].split("```", 1)[0]
 
 
 def test_the_readme_commands_work_as_printed(target: Target) -> None:

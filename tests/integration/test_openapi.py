@@ -22,10 +22,10 @@ def test_the_committed_document_is_the_generated_one() -> None:
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/upload", "post", {"201", "400", "413", "415", "500"}),
-        ("/list", "get", {"200", "400", "500"}),
-        ("/view/{image_id}", "get", {"200", "302", "400", "404", "409", "500"}),
-        ("/delete/{image_id}", "delete", {"200", "404", "409", "500"}),
+        ("/upload", "post", {"201", "400", "401", "403", "413", "415", "500"}),
+        ("/list", "get", {"200", "400", "401", "500"}),
+        ("/view/{image_id}", "get", {"200", "302", "400", "401", "404", "409", "500"}),
+        ("/delete/{image_id}", "delete", {"200", "401", "403", "404", "409", "500"}),
     ],
 )
 def test_every_route_and_its_errors_are_documented(path: str, method: str, statuses: set[str]) -> None:
@@ -44,12 +44,12 @@ def test_the_upload_form_and_list_parameters_are_documented() -> None:
     form = document["paths"]["/upload"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/list"]["get"]["parameters"]}
 
-    assert form["required"] == ["user", "file"]
+    assert form["required"] == ["file"]  # user: required unless signed in (AUTH=jwt)
     file = {key: value for key, value in form["properties"]["file"].items() if key != "title"}
     assert file == {"type": "string", "format": "binary", "description": "JPEG, PNG, GIF or WebP"}
     assert (form["properties"]["tags"]["maxItems"], form["properties"]["description"]["maxLength"]) == (10, 1000)
     assert set(parameters) == {
-        *("limit", "cursor", "user", "tag", "name_contains", "from", "to", "order", "status", "thumbnails")
+        *("limit", "cursor", "user", "tag", "name_contains", "from", "to", "order", "status", "thumbnails", "mine")
     }
     assert (parameters["limit"]["minimum"], parameters["limit"]["maximum"]) == (1, 1000)
     assert parameters["order"]["enum"] == ["newest", "oldest"]
@@ -70,3 +70,18 @@ def test_swagger_ui_is_served_with_its_assets_inline(aws: dict[str, Any]) -> Non
     assert reply.headers["Content-Type"] == "text/html"
     assert "SwaggerUIBundle" in reply.body
     assert "<script src=" not in reply.body  # nothing fetched from a CDN: works offline
+
+
+def test_both_ways_to_prove_who_calls_are_declared() -> None:
+    document = json.loads(COMMITTED.read_text())
+
+    assert document["components"]["securitySchemes"] == {
+        "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key", "description": "AUTH=api-key"},
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "AUTH=jwt: an ID token of the issuer",
+        },
+    }
+    assert document["security"] == [{}, {"bearerAuth": []}, {"apiKey": []}]

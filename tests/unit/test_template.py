@@ -86,10 +86,18 @@ def test_the_function_gets_every_variable_the_code_reads() -> None:
     # Names of what deploy.sh creates, and what Lambda and LocalStack set themselves.
     not_the_functions = {"FUNCTION_NAME", "API_NAME", "ROLE_NAME", "STAGE", "AWS_REGION", "AWS_DEFAULT_REGION"}
     not_the_functions |= {"AWS_ENDPOINT_URL", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"}
+    # The dev issuer's keys (LocalStack, the local server); on AWS Cognito's come from its JWKS URL.
+    not_the_functions |= {"JWT_JWKS", "JWT_JWKS_URL"}
     variables = set(FUNCTION["Environment"]["Variables"])
     assert read - not_the_functions <= variables
     assert set(resources.service_env()) <= variables
-    assert variables - set(resources.service_env()) == {"POWERTOOLS_SERVICE_NAME", "TRACING", "PUBLIC_S3_ENDPOINT"}
+    assert variables - set(resources.service_env()) == {
+        "POWERTOOLS_SERVICE_NAME",
+        "TRACING",
+        "PUBLIC_S3_ENDPOINT",
+        "API_CORS_ORIGINS",  # deploy.sh passes it only when set
+        *("JWT_ISSUER", "JWT_AUDIENCE", "JWT_USER_CLAIM", "JWT_ADMIN_CLAIM", "JWT_ADMIN_GROUP", "SIGN_IN_URL"),
+    }
 
 
 def test_the_parameters_default_to_the_codes_limits() -> None:
@@ -130,6 +138,22 @@ def test_the_stage_serves_a_deployment_of_the_current_api_and_key_mode() -> None
     assert stage == {"Fn::If": ["KeyRequired", {"Ref": names["KeyRequired"]}, {"Ref": names["KeyNotRequired"]}]}
     methods = sorted(n for n, r in RESOURCES.items() if r["Type"] == "AWS::ApiGateway::Method")
     assert all(RESOURCES[name]["DependsOn"] == methods for name in names.values())
+
+
+def test_auth_jwt_makes_a_user_pool_whose_tokens_the_function_checks() -> None:
+    variables = FUNCTION["Environment"]["Variables"]
+    assert TEMPLATE["Parameters"]["Auth"]["AllowedValues"] == ["none", "api-key", "jwt"]
+    assert TEMPLATE["Conditions"]["SignedIn"] == {"Fn::Equals": [{"Ref": "Auth"}, "jwt"]}
+    assert (variables["AUTH"], variables["VISIBILITY"]) == ({"Ref": "Auth"}, {"Ref": "Visibility"})
+    assert variables["JWT_AUDIENCE"] == {"Fn::If": ["SignedIn", {"Ref": "UserPoolClient"}, {"Ref": "AWS::NoValue"}]}
+    issuer = variables["JWT_ISSUER"]["Fn::If"][1]["Fn::Join"][1]
+    assert issuer == [{"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/"}, {"Ref": "UserPool"}]
+    client = RESOURCES["UserPoolClient"]["Properties"]
+    assert (client["GenerateSecret"], client["AllowedOAuthFlows"]) == (False, ["code"])
+    assert RESOURCES["AdminGroup"]["Properties"]["GroupName"] == get_settings().jwt_admin_group
+    for name in ("UserPool", "UserPoolClient", "UserPoolDomain", "AdminGroup"):
+        assert RESOURCES[name]["Condition"] == "SignedIn"
+    assert "JWT_JWKS" not in variables, "the dev issuer is never trusted on AWS"
 
 
 def test_a_changed_api_gets_a_new_deployment(monkeypatch: pytest.MonkeyPatch) -> None:

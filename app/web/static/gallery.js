@@ -12,6 +12,7 @@ const TYPES = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "i
 // arrives for an older generation is dropped instead of mixing into the new grid.
 const grid = { next: null, loading: false, filters: {}, observer: null, generation: 0 };
 let current = null; // the image open in the detail dialog
+let auth = { auth: "none" }; // GET auth.json: how this API signs users in
 
 // --- talking to the API ------------------------------------------------------------
 class ApiError extends Error {
@@ -22,6 +23,7 @@ class ApiError extends Error {
 }
 
 function readableError(status, body) {
+  if (status === 401) return "Sign in first (at the top), or again: your token has expired or is not valid.";
   if (body && typeof body.error === "string") return body.error;
   if (status === 403) return "Forbidden: this API needs an API key (see “API key” at the top).";
   if (body && typeof body.message === "string") return body.message;
@@ -35,7 +37,119 @@ function apiUrl(path) {
 
 function withKey(headers = {}) {
   const key = sessionStorage.getItem("apiKey");
-  return key ? { ...headers, "x-api-key": key } : headers;
+  const token = sessionStorage.getItem("idToken");
+  const signed = token ? { ...headers, Authorization: `Bearer ${token}` } : headers;
+  return key ? { ...signed, "x-api-key": key } : signed;
+}
+
+// --- signing in (AUTH=jwt) ---------------------------------------------------------------------
+// The token is kept in this tab's sessionStorage only. Its claims are read here to show who is
+// signed in and which images they may delete; the API checks the signature, the page cannot.
+function claims() {
+  const token = sessionStorage.getItem("idToken");
+  if (!token) return null;
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(decodeURIComponent(escape(atob(payload))));
+  } catch {
+    return null;
+  }
+}
+
+function me() {
+  const found = claims();
+  if (!found) return null;
+  const groups = found[auth.admin_claim] || [];
+  return { user: found[auth.user_claim], admin: Array.isArray(groups) && groups.includes(auth.admin_group) };
+}
+
+function mayDelete(image) {
+  if (auth.auth !== "jwt") return true;
+  const caller = me();
+  return Boolean(caller && (caller.admin || caller.user === image.user));
+}
+
+function showSignedIn() {
+  const caller = me();
+  $("#who").textContent = caller ? `Signed in as ${caller.user}${caller.admin ? " (admin)" : ""}` : "";
+  $("#token-form").hidden = Boolean(caller);
+  $("#sign-out").hidden = !caller;
+  $("#hosted-sign-in").hidden = Boolean(caller) || !auth.sign_in_url;
+  const user = $("#upload-form").elements.user;
+  user.readOnly = Boolean(caller);
+  if (caller) user.value = caller.user;
+}
+
+function signIn(token) {
+  sessionStorage.setItem("idToken", token.trim());
+  showSignedIn();
+  showStatus("");
+  resetGrid();
+}
+
+function signOut() {
+  sessionStorage.removeItem("idToken");
+  $("#upload-form").elements.user.value = "";
+  showSignedIn();
+  resetGrid();
+}
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function galleryUrl() {
+  return new URL(".", document.baseURI).toString();
+}
+
+// The issuer's hosted page (Cognito): authorization code with PKCE, no client secret in the page.
+async function hostedSignIn() {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  sessionStorage.setItem("pkce", JSON.stringify({ verifier, state }));
+  const url = new URL("/oauth2/authorize", auth.sign_in_url);
+  const query = { response_type: "code", client_id: auth.client_id, redirect_uri: galleryUrl(), scope: "openid profile",
+                  code_challenge: challenge, code_challenge_method: "S256", state };
+  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+  window.location.assign(url.toString());
+}
+
+async function finishHostedSignIn(params) {
+  const pkce = JSON.parse(sessionStorage.getItem("pkce") || "null");
+  sessionStorage.removeItem("pkce");
+  history.replaceState(null, "", galleryUrl());
+  if (!pkce || params.get("state") !== pkce.state) throw new Error("The sign-in did not start here; try again.");
+  const response = await fetch(new URL("/oauth2/token", auth.sign_in_url), {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "authorization_code", client_id: auth.client_id, code: params.get("code"),
+                                redirect_uri: galleryUrl(), code_verifier: pkce.verifier }),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok || !body.id_token) throw new Error("The sign-in failed; try again.");
+  signIn(body.id_token);
+}
+
+async function setUpSignIn() {
+  try {
+    auth = (await call("GET", "auth.json")).body;
+  } catch {
+    return; // an older API without auth.json: no sign-in
+  }
+  if (auth.auth !== "jwt") return;
+  $("#sign-in").hidden = false;
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  if (fragment.get("token")) { // the link `make token` prints; the fragment never reaches a server
+    sessionStorage.setItem("idToken", fragment.get("token"));
+    history.replaceState(null, "", galleryUrl());
+  }
+  const query = new URLSearchParams(window.location.search);
+  if (query.get("code")) await finishHostedSignIn(query).catch((error) => showStatus(error.message));
+  $("#token-form").addEventListener("submit", (event) => { event.preventDefault(); signIn($("#token").value); });
+  $("#sign-out").addEventListener("click", signOut);
+  $("#hosted-sign-in").addEventListener("click", hostedSignIn);
+  showSignedIn();
 }
 
 async function call(method, path, { json, headers } = {}) {
@@ -262,6 +376,7 @@ async function openDetail(id) {
     metaRow(meta, "Size", `${image.width} × ${image.height} px, ${(image.size / 1024).toFixed(1)} KiB`);
     metaRow(meta, "Type", image.content_type);
     metaRow(meta, "Uploaded", new Date(image.created_at * 1000).toLocaleString());
+    $("#delete").hidden = !mayDelete(image);
     $("#detail-status").textContent = "";
     $("#detail").showModal();
   } catch (error) {
@@ -301,7 +416,7 @@ function showStatus(text, ok = false) {
 }
 
 // --- start --------------------------------------------------------------------------------
-function start() {
+async function start() {
   const key = $("#api-key");
   key.value = sessionStorage.getItem("apiKey") || "";
   const saveKey = () => { sessionStorage.setItem("apiKey", key.value.trim()); showStatus(""); resetGrid(); };
@@ -317,6 +432,7 @@ function start() {
   grid.observer = new IntersectionObserver((entries) => {
     if (entries.some((entry) => entry.isIntersecting)) loadMore();
   });
+  await setUpSignIn();
   grid.observer.observe($("#sentinel"));
   resetGrid();
 }
