@@ -108,8 +108,8 @@ def main(argv: list[str]) -> int:
     if args.command == "token":
         signed = token(args.user, args.admin, args.minutes)
         print(signed)
-        # stderr, so that $(make -s token ...) captures the token alone
-        print(f"# the gallery, signed in as {args.user}: <base URL>/#token=<this token>", file=sys.stderr)
+        if sys.stdout.isatty():  # typed at a terminal, not captured by $(make -s token ...)
+            print(f"# the gallery, signed in as {args.user}: <base URL>/#token=<this token>", file=sys.stderr)
     else:
         print("\n".join(f"{name}={shlex.quote(value)}" for name, value in function_env().items()))
     return 0

@@ -228,6 +228,9 @@ def usage(base_url: str, inspect: str, key_source: str = "") -> str:
     settings = get_settings()
     key = f"  KEY={key_source}\n" if key_source else ""
     h = ' -H "x-api-key: $KEY"' if key_source else ""
+    if settings.auth == "jwt":  # signed-in users: a dev issuer's token for alice (README: Sign-in)
+        key += "  TOKEN=$(make -s token USER=alice)\n"
+        h += ' -H "Authorization: Bearer $TOKEN"'
     return f"""Try it (from the repository's folder; any JPEG, PNG, GIF or WebP works as the file):
   BASE={base_url}
 {key}  curl -s{h} -F user=alice -F description="first image" -F tags=demo -F file=@tests/data/sample.png $BASE/upload
