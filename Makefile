@@ -67,7 +67,7 @@ down: ## Stop LocalStack (its data goes with it)
 logs: ## Follow LocalStack's logs
 	docker compose logs -f localstack
 
-deploy-stack: $(VENV)/.installed ## Deploy template.yaml on LocalStack as a CloudFormation stack (STACK=image-api-stack)
+deploy-stack: $(VENV)/.installed ## Deploy template.yaml on LocalStack as a CloudFormation stack (STACK=<name> for another)
 	bash deploy/stack.sh deploy
 
 delete-stack: $(VENV)/.installed ## Delete that stack and check nothing is left behind

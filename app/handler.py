@@ -43,7 +43,7 @@ def _is_s3_event(event: dict[str, Any]) -> bool:
 
 def process_s3_event(event: dict[str, Any]) -> dict[str, Any]:
     """Process the direct uploads the notification names (app/logic/uploads.py says how)."""
-    from app.logic.uploads import process_notification
+    from app.logic.direct_uploads import process_notification
     from app.storage import ImageStore
 
     keys = [unquote_plus(record["s3"]["object"]["key"]) for record in event["Records"]]

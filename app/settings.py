@@ -40,8 +40,8 @@ VISIBILITIES = ("shared", "private")
 # The dev issuer (deploy/dev_issuer.py) signs tokens for the local server and LocalStack with a
 # key made on this machine. Its issuer name is accepted only where the function talks to an
 # endpoint of its own (LocalStack, the local server), never on AWS.
-DEV_ISSUER = "https://dev-issuer.image-api.invalid"
-DEV_AUDIENCE = "image-api-dev"
+DEV_ISSUER = f"https://dev-issuer.{SERVICE}.invalid"
+DEV_AUDIENCE = f"{SERVICE}-dev"
 
 
 def _int(name: str, default: int) -> int:
@@ -116,6 +116,11 @@ class Settings:
     @property
     def jwks_url(self) -> str:
         return self.jwt_jwks_url or f"{self.jwt_issuer.rstrip('/')}/.well-known/jwks.json"
+
+    @property
+    def stack_name(self) -> str:
+        """The CloudFormation stack deploy/stack.sh makes of template.yaml (STACK overrides it)."""
+        return f"{SERVICE}-stack"
 
     @property
     def api_key_name(self) -> str:

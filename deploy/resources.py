@@ -85,6 +85,7 @@ def names() -> dict[str, str]:
         "ROLE_NAME": settings.role_name,
         "POLICY_NAME": f"{settings.function_name}-access",
         "STAGE": settings.stage,
+        "STACK_NAME": settings.stack_name,
         "USAGE_PLAN_NAME": settings.usage_plan_name,
         "API_KEY_NAME": settings.api_key_name,
         "INCOMING_PREFIX": layout.INCOMING_PREFIX,

@@ -5,7 +5,7 @@
 #   bash deploy/stack.sh delete                    # empty its bucket, delete it, check nothing is left
 #   AWS_CLI=aws bash deploy/stack.sh deploy AlarmEmail=you@example.com    # on AWS (make deploy-aws)
 #
-# Settings (environment): AWS_CLI (default awslocal), STACK (default image-api-stack; lower case,
+# Settings (environment): AWS_CLI (default awslocal), STACK (default <service>-stack, app/settings.py; lower case,
 # it names the bucket), ARTIFACT_BUCKET (where the zip is uploaded; default <stack>-artifacts-<account>-<region>,
 # created when missing), LAMBDA_ARCH, PYTHON, YES=1 (delete on AWS without asking).
 set -euo pipefail
@@ -15,7 +15,7 @@ ACTION="${1:-}"; shift || true
 export DISABLE_DEPRECATION_NOTICE=1 AWS_PAGER=""
 AWS_CLI="${AWS_CLI:-awslocal}"
 PYTHON="${PYTHON:-python3}"
-STACK="${STACK:-image-api-stack}"
+STACK="${STACK:-$("$PYTHON" -c 'from app.settings import get_settings; print(get_settings().stack_name)')}"
 ENDPOINT=""
 case "$AWS_CLI" in
   awslocal*) ENDPOINT="${LOCALSTACK_ENDPOINT:-http://localhost:4566}" ;;

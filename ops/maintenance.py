@@ -29,7 +29,7 @@ from typing import Any
 from app import layout
 from app.errors import ConflictError, NotFoundError, NotUploadedError
 from app.layout import DELETING, PENDING, READY, REJECTED
-from app.logic import deletes, images, listing, uploads
+from app.logic import deletes, direct_uploads, images, listing, uploads
 from app.settings import get_settings
 from app.storage import ImageStore
 
@@ -129,7 +129,7 @@ def repair(store: ImageStore, finding: Finding) -> str:
 def _finish_pending(store: ImageStore, image_id: str) -> str:
     """Process an expired direct upload whose file arrived; delete one whose file never did."""
     try:
-        return f"processed: {uploads.process_upload(store, image_id)['status']}"
+        return f"processed: {direct_uploads.process_upload(store, image_id)['status']}"
     except NotUploadedError:  # its file never arrived
         deletes.delete_image(store, image_id)
         return "deleted the upload that never arrived"

@@ -22,6 +22,32 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in row.items()}
 
 
+def content_put(table: str, content_id: str, image_id: str, stale_owner: str | None) -> dict[str, Any]:
+    """The Put of a content item (layout.content_id): only where none is, or where `stale_owner`'s is."""
+    condition, values = "attribute_not_exists(id)", {}
+    if stale_owner:
+        condition += " OR image_id = :stale"
+        values[":stale"] = {"S": stale_owner}
+    put: dict[str, Any] = {
+        "TableName": table,
+        "Item": to_item({"id": content_id, "image_id": image_id}),
+        "ConditionExpression": condition,
+    }
+    if values:
+        put["ExpressionAttributeValues"] = values
+    return put
+
+
+def tag_key(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The key of a tags-table item."""
+    return {"tag_status": {"S": item["tag_status"]}, "sort_key": {"S": item["sort_key"]}}
+
+
+def failed_check(reason: Mapping[str, Any]) -> bool:
+    """A transaction's cancellation reason is a condition that did not hold."""
+    return reason.get("Code") == "ConditionalCheckFailed"
+
+
 @dataclass(frozen=True)
 class TimeQuery:
     """One index partition read in time order, optionally bounded and filtered.

@@ -16,11 +16,15 @@ from botocore.exceptions import ClientError
 from app import layout
 from app.settings import get_settings
 from app.storage.clients import dynamodb_client, presign_client, s3_client
-from app.storage.dynamo import TimeQuery, from_item, to_item
+from app.storage.dynamo import TimeQuery, content_put, failed_check, from_item, tag_key, to_item
 
 # A page with a filter may need several Queries; never more than this many per request.
 MAX_READS_PER_PAGE = 10
 FILTERED_READ_SIZE = 200
+
+
+class ContentTakenError(Exception):
+    """Another image of the same user holds these bytes (the content item's condition failed)."""
 
 
 class ImageStore:
@@ -114,28 +118,14 @@ class ImageStore:
             *({"Put": {"TableName": self.tags_table, "Item": to_item(item)}} for item in self.tag_items(row)),
         ]
         if row.get("content_id"):
-            writes.append({"Put": self._content_put(row, stale_owner)})
+            writes.append({"Put": content_put(self.table, row["content_id"], row["id"], stale_owner)})
         try:
             dynamodb_client().transact_write_items(TransactItems=writes)
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons", [])
-            if row.get("content_id") and len(reasons) == len(writes) and _failed_check(reasons[-1]):
+            if row.get("content_id") and len(reasons) == len(writes) and failed_check(reasons[-1]):
                 raise ContentTakenError() from exc
             raise
-
-    def _content_put(self, row: Mapping[str, Any], stale_owner: str | None) -> dict[str, Any]:
-        condition, values = "attribute_not_exists(id)", {}
-        if stale_owner:
-            condition += " OR image_id = :stale"
-            values[":stale"] = {"S": stale_owner}
-        put: dict[str, Any] = {
-            "TableName": self.table,
-            "Item": to_item({"id": row["content_id"], "image_id": row["id"]}),
-            "ConditionExpression": condition,
-        }
-        if values:
-            put["ExpressionAttributeValues"] = values
-        return put
 
     def content_owner(self, content_id: str) -> str | None:
         """The id of the image that holds a user's bytes (layout.content_id), or None."""
@@ -170,7 +160,7 @@ class ImageStore:
                     "ExpressionAttributeValues": values,
                 }
             },
-            *({"Delete": {"TableName": self.tags_table, "Key": _tag_key(item)}} for item in self.tag_items(old)),
+            *({"Delete": {"TableName": self.tags_table, "Key": tag_key(item)}} for item in self.tag_items(old)),
             *({"Put": {"TableName": self.tags_table, "Item": to_item(item)}} for item in self.tag_items(new)),
         ]
         if old.get("content_id") and not new.get("content_id"):  # the bytes are free again (a tombstone)
@@ -178,7 +168,7 @@ class ImageStore:
         try:
             dynamodb_client().transact_write_items(TransactItems=writes)
         except ClientError as exc:
-            if any(_failed_check(reason) for reason in exc.response.get("CancellationReasons", [])):
+            if any(failed_check(reason) for reason in exc.response.get("CancellationReasons", [])):
                 return False
             raise
         return True
@@ -256,15 +246,3 @@ class ImageStore:
         )
         for page in pages:
             yield from (from_item(item) for item in page.get("Items", []))
-
-
-class ContentTakenError(Exception):
-    """Another image of the same user holds these bytes (the content item's condition failed)."""
-
-
-def _failed_check(reason: Mapping[str, Any]) -> bool:
-    return reason.get("Code") == "ConditionalCheckFailed"
-
-
-def _tag_key(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {"tag_status": {"S": item["tag_status"]}, "sort_key": {"S": item["sort_key"]}}

@@ -33,9 +33,10 @@ from app.errors import (
     RejectedFileError,
     UnauthenticatedError,
 )
-from app.models import ErrorBody, V1ErrorBody
+from app.models import ErrorBody
 from app.observability import logger
-from app.settings import PUBLIC_PATHS, get_settings
+from app.settings import PUBLIC_PATHS, SERVICE, get_settings
+from app.v1_models import V1ErrorBody
 from app.web import auth, images, openapi, requests, site, uploads, v1
 
 # Every kind of refusal, and the status it answers with.
@@ -117,7 +118,7 @@ def refusal(exc: DomainError) -> Response[ErrorBody | V1ErrorBody]:
         headers["Retry-After"] = str(retry)
     if isinstance(exc, UnauthenticatedError):  # RFC 6750: say how to authenticate
         given = bool(app.current_event.headers.get("authorization"))
-        headers["WWW-Authenticate"] = 'Bearer realm="image-api"' + (', error="invalid_token"' if given else "")
+        headers["WWW-Authenticate"] = f'Bearer realm="{SERVICE}"' + (', error="invalid_token"' if given else "")
     return error_response(status_of(exc), exc.code, exc.message, headers or None)
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from app.layout import REJECTED
-from app.logic import access, uploads
+from app.logic import access, direct_uploads
 from app.models import DirectUploadRequest, DirectUploadResult, ImageDetail, PresignedPost
 from app.storage import ImageStore
 from app.web import auth, openapi, requests
@@ -25,7 +25,7 @@ router = APIGatewayRouter()
 def start_upload() -> Response[DirectUploadResult]:
     request = requests.json_body(router.current_event, DirectUploadRequest)
     user = access.uploader(auth.caller(router), request.user)
-    row, post, expires_in = uploads.start_direct_upload(
+    row, post, expires_in = direct_uploads.start_direct_upload(
         ImageStore(), user, request.description, request.filename, request.content_type, request.size,
         request.tags,
     )  # fmt: skip
@@ -40,7 +40,7 @@ def start_upload() -> Response[DirectUploadResult]:
 )
 def complete_upload(image_id: str) -> Response[ImageDetail]:
     store = ImageStore()
-    row = uploads.process_upload(store, image_id, auth.caller(router))
+    row = direct_uploads.process_upload(store, image_id, auth.caller(router))
     if row["status"] == REJECTED:
-        raise uploads.rejection_of(row)
+        raise direct_uploads.rejection_of(row)
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, detail(store, row))

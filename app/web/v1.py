@@ -23,9 +23,11 @@ from app.errors import ConflictError, NotFoundError
 from app.layout import READY
 from app.logic import access, deletes, images, listing, uploads
 from app.logic.files import content_disposition
-from app.models import (
+from app.models import Redirect
+from app.settings import get_settings, is_binary_type
+from app.storage import ImageStore
+from app.v1_models import (
     V1_USER_PATTERN,
-    Redirect,
     V1DeleteResult,
     V1Image,
     V1ImageList,
@@ -33,8 +35,6 @@ from app.models import (
     V1UploadRequest,
     V1UploadResult,
 )
-from app.settings import get_settings, is_binary_type
-from app.storage import ImageStore
 from app.web import auth, openapi, requests
 
 PREFIX = "/v1/"

@@ -14,7 +14,7 @@ from PIL import Image
 from app import storage
 from app.handler import lambda_handler
 from app.imaging.decode import Decoded
-from app.logic import images, uploads
+from app.logic import direct_uploads, images
 from tests import bombs
 from tests.images import image_bytes
 from tests.integration.lambda_client import LambdaContext, call, stored, upload
@@ -310,7 +310,7 @@ def test_processing_that_loses_the_race_answers_the_winner(
         data = read(self, key, first_bytes)
         if first_bytes is None and not raced:
             raced.append(True)
-            uploads.process_upload(storage.ImageStore(), image_id)  # the winner, all the way through
+            direct_uploads.process_upload(storage.ImageStore(), image_id)  # the winner, all the way through
         return data
 
     monkeypatch.setattr(storage.ImageStore, "read_object", read_then_lose)
@@ -332,7 +332,7 @@ def test_processing_that_finds_the_file_gone_because_the_winner_finished_answers
     def lose_then_look(self: storage.ImageStore, key: str) -> int | None:
         if not raced:
             raced.append(True)
-            uploads.process_upload(storage.ImageStore(), image_id)
+            direct_uploads.process_upload(storage.ImageStore(), image_id)
         return size(self, key)
 
     monkeypatch.setattr(storage.ImageStore, "object_size", lose_then_look)
@@ -347,14 +347,14 @@ def test_a_file_posted_again_during_processing_is_not_stored_unchecked(
 ) -> None:
     image_id = start().json()["id"]
     arrive(aws, image_id, image_bytes("PNG"))
-    decode = uploads.decode
+    decode = direct_uploads.decode
 
     def decode_then_swap(data: bytes) -> Decoded:
         decoded = decode(data)
         arrive(aws, image_id, b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "image/png")
         return decoded
 
-    monkeypatch.setattr(uploads, "decode", decode_then_swap)
+    monkeypatch.setattr(direct_uploads, "decode", decode_then_swap)
 
     reply = call("POST", f"/uploads/{image_id}/complete")
 
