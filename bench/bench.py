@@ -3,7 +3,8 @@
 Measures, the same way every time, and writes build/bench.json:
 
 - latency (median, p95) of every route over HTTP on a local server, and on
-  the LocalStack deployment when there is one;
+  the LocalStack deployment when there is one, there also as ms over the
+  floor (a constant Lambda behind the same kind of API: bench/floor.py);
 - GET /list latency and DynamoDB items read per page with 1k, 10k (and 50k)
   images in the table (moto, in-process: the handler's own cost);
 - the handler's cold import time in a fresh interpreter;
@@ -33,6 +34,7 @@ from typing import Any
 
 import requests
 
+from bench.floor import floor_api
 from deploy.endpoints import Api, UnavailableError, localstack_api
 from localserver.gateway import LocalContext
 from localserver.launcher import local_server
@@ -60,6 +62,31 @@ def timed(call: Callable[[], Any], repeat: int) -> dict[str, float]:
 
 
 # --- routes over HTTP ------------------------------------------------------------------
+def floors(url: str) -> dict[str, Any]:
+    """The floor's latency for each kind of request the routes make (bench/floor.py)."""
+    repeat = 15 if SHORT else 60
+    session = requests.Session()
+    for _ in range(5):  # its cold start is not the floor
+        session.get(f"{url}/warm-up")
+    files = {"file": SAMPLE}
+    return {
+        "GET": timed(lambda: session.get(f"{url}/list?limit=100").raise_for_status(), repeat),
+        "POST": timed(
+            lambda: session.post(f"{url}/upload", data={"user": "b"}, files=files).raise_for_status(), repeat
+        ),
+        "DELETE": timed(lambda: session.delete(f"{url}/delete/x").raise_for_status(), repeat),
+    }
+
+
+def over_floor(result: dict[str, Any], floor: dict[str, Any]) -> dict[str, Any]:
+    """Each route's median over the floor of its method."""
+    for name, stats in result.items():
+        method = name.split()[0]
+        if method in floor:
+            stats["over_floor_ms"] = round(stats["median_ms"] - floor[method]["median_ms"], 2)
+    return result
+
+
 def routes(api: Api) -> dict[str, Any]:
     repeat = 15 if SHORT else 60
     session = requests.Session()
@@ -263,6 +290,10 @@ def main() -> int:
         report["routes_localstack"] = routes(localstack_api())
     except UnavailableError as exc:
         report["routes_localstack"] = {"skipped": str(exc)}
+    else:
+        report["floor_localstack"] = floor_on_localstack()
+        if "skipped" not in report["floor_localstack"]:
+            over_floor(report["routes_localstack"], report["floor_localstack"])
     report["list_at_scale"] = listing_at_scale()
     report["cold_import_ms"] = cold_import()
     zip_path = ROOT / "build" / "lambda.zip"
@@ -276,14 +307,24 @@ def main() -> int:
     return 0
 
 
+def floor_on_localstack() -> dict[str, Any]:
+    try:
+        with floor_api() as url:
+            return floors(url)
+    except Exception as exc:  # a benchmark reports what it could not measure, and goes on
+        return {"skipped": f"no floor: {type(exc).__name__}: {exc}"[:300]}
+
+
 def print_table(report: dict[str, Any]) -> None:
     host = report["machine"]
     print(f"Benchmark on {host['cpu']}, {host['cores']} cores, Python {host['python']}")
-    for section in ("routes_local_server", "routes_localstack", "list_at_scale"):
+    sections = ("routes_local_server", "floor_localstack", "routes_localstack", "list_at_scale")
+    for section in (name for name in sections if name in report):
         print(f"\n{section}")
         for name, stats in report[section].items():
             if isinstance(stats, dict):
                 extra = f"  items read/page {stats['items_read_per_page']}" if "items_read_per_page" in stats else ""
+                extra += f"  {stats['over_floor_ms']:+.2f} ms over the floor" if "over_floor_ms" in stats else ""
                 print(f"  {name:<46} median {stats['median_ms']:>8.2f} ms  p95 {stats['p95_ms']:>8.2f} ms{extra}")
             else:
                 print(f"  {name}: {stats}")

@@ -290,3 +290,14 @@ def test_the_readme_commands_work_as_printed(target: Target) -> None:
 
 def image_id(out: str) -> str:
     return str(json.loads(out[: out.index("}") + 1])["image_id"])
+
+
+def test_a_file_at_the_limit_goes_through_the_gateway_as_base64_json(v1: V1, tmp_path: Path) -> None:
+    # 4 MiB of image is 5.6 MB of base64: under API Gateway's 10 MB and the Lambda's 6 MB event.
+    data = png_of_size(4 * 1024 * 1024)
+
+    created = v1.upload(data, name="at-the-limit.png")
+    reply, saved = v1.download(created["image_id"])
+
+    assert (created["file_size"], created["mime_type"]) == (len(data), "image/png")
+    assert (reply.status, saved) == (200, data)
