@@ -39,9 +39,16 @@ def private_key() -> Any:
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        descriptor = os.open(KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        temporary = KEY_FILE.with_suffix(f".{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as out:
             out.write(pem)
+        try:  # whoever links first made the key; a process racing us (make dev, make token) reads theirs
+            os.link(temporary, KEY_FILE)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
     return serialization.load_pem_private_key(KEY_FILE.read_bytes(), password=None)
 
 
