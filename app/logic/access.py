@@ -41,9 +41,7 @@ def uploader(caller: Caller, claimed: str | None, field: str = "user") -> str:
 
 
 def sees(caller: Caller, row: dict[str, Any]) -> bool:
-    if not caller.signed_in or caller.admin or get_settings().visibility != "private":
-        return True
-    return bool(row.get("user") == caller.user)
+    return not _private_to(caller) or row.get("user") == caller.user
 
 
 def check_visible(caller: Caller, row: dict[str, Any]) -> None:

@@ -116,13 +116,18 @@ def plan(store: ImageStore, wanted: ListFilter) -> TimeQuery:
     return TimeQuery(table, index, partition, wanted.newest_first, (low, high), equals, contains)
 
 
+def _check_range(wanted: ListFilter, start: str, end: str) -> None:
+    """The time range's bounds in order; `start` and `end` name them as the caller's parameters do."""
+    if wanted.start_ms is not None and wanted.end_ms is not None and wanted.start_ms > wanted.end_ms:
+        raise InvalidInputError(f"{start} must not be after {end}", "INVALID_PARAMETER")
+
+
 def list_page(
     store: ImageStore, limit: int, cursor: str | None, wanted: ListFilter | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of images matching `wanted`, and the cursor of the next page (None on the last)."""
     wanted = wanted or ListFilter()
-    if wanted.start_ms is not None and wanted.end_ms is not None and wanted.start_ms > wanted.end_ms:
-        raise InvalidInputError("from must not be after to", "INVALID_PARAMETER")
+    _check_range(wanted, "from", "to")
     query = plan(store, wanted)
     after = decode_cursor(cursor) if cursor is not None else None
     low, high = query.sort_range
@@ -162,8 +167,7 @@ def user_window(store: ImageStore, window: Window) -> tuple[list[dict[str, Any]]
         end_ms=window.end_ms,
         newest_first=window.descending,
     )
-    if wanted.start_ms is not None and wanted.end_ms is not None and wanted.start_ms > wanted.end_ms:
-        raise InvalidInputError("start_date must not be after end_date", "INVALID_PARAMETER")
+    _check_range(wanted, "start_date", "end_date")
     most = get_settings().max_listing_window
     rows, more = store.query_page(plan(store, wanted), most, None)
     if more is not None:

@@ -51,16 +51,18 @@ class Target:
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
 
-    def curl(self, *args: str, path: str, with_key: bool = True) -> CurlReply:
-        """Run curl as a user would; headers come back with lower-case names."""
+    def curl(self, *args: str, path: str, with_key: bool = True, output: Path | None = None) -> CurlReply:
+        """Run curl as a user would (saving the body with --output when given one); headers come back
+        with lower-case names."""
         key = ["-H", f"x-api-key: {self.api_key}"] if with_key and self.api_key else []
         result = subprocess.run(
-            ["curl", "-sS", "-D", "-", "-o", "-", *key, *args, self.url(path)],
+            ["curl", "-sS", "-D", "-", *key, *args, self.url(path), "--output", str(output or "-")],
             capture_output=True,
             check=True,
             timeout=120,
         )
         head, _, body = result.stdout.partition(b"\r\n\r\n")
+        body = output.read_bytes() if output else body
         while head.startswith(b"HTTP/1.1 100"):  # "Expect: 100-continue" answers come first
             head, _, body = body.partition(b"\r\n\r\n")
         status_line, *lines = head.decode("latin-1").split("\r\n")

@@ -53,15 +53,9 @@ class V1:
 
     def download(self, image_id: str, *args: str) -> tuple[CurlReply, bytes]:
         """GET the image as the README does: `curl -H 'Accept: image/*' ... --output file`."""
-        saved, head = self.tmp / f"{uuid.uuid4().hex}.bin", self.tmp / f"{uuid.uuid4().hex}.head"
-        key = ["-H", f"x-api-key: {self.target.api_key}"] if self.target.api_key else []
-        url = self.target.url(f"/v1/images/{image_id}")
-        command = ["curl", "-sS", "-D", str(head), *key, "-H", "Accept: image/*", *args, url, "--output", str(saved)]
-        subprocess.run(command, check=True, timeout=120)
-        status_line, *lines = head.read_bytes().decode("latin-1").strip().split("\r\n")
-        headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
-        data = saved.read_bytes()
-        return CurlReply(int(status_line.split()[1]), headers, data), data
+        saved = self.tmp / f"{uuid.uuid4().hex}.bin"
+        reply = self.target.curl("-H", "Accept: image/*", *args, path=f"/v1/images/{image_id}", output=saved)
+        return reply, reply.body
 
     def listing(self, **query: str) -> dict[str, Any]:
         response = self.target.get("/v1/images", params={"user_id": self.user, **query})
