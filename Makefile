@@ -12,7 +12,7 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile pending bench lint format openapi clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending bench lint format openapi clean
 
 help: ## List the commands
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -67,8 +67,8 @@ down: ## Stop LocalStack (its data goes with it)
 logs: ## Follow LocalStack's logs
 	docker compose logs -f localstack
 
-deploy-stack: $(VENV)/.installed ## Deploy template.yaml on LocalStack as a CloudFormation stack (STACK=<name> for another)
-	bash deploy/stack.sh deploy
+deploy-stack: $(VENV)/.installed ## Deploy template.yaml on LocalStack as a CloudFormation stack (STACK=<name>, PARAMETERS="Name=Value ...")
+	bash deploy/stack.sh deploy $(PARAMETERS)
 
 delete-stack: $(VENV)/.installed ## Delete that stack and check nothing is left behind
 	bash deploy/stack.sh delete
@@ -101,6 +101,9 @@ MAINTENANCE := AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-$(LOCALSTACK_ENDPOINT)} AWS
 
 reconcile: $(VENV)/.installed ## Compare bucket and table on LocalStack (FIX=1 repairs what it finds)
 	$(MAINTENANCE) reconcile $(if $(FIX),--fix)
+
+migrate: $(VENV)/.installed ## Give every image its shard key: after an upgrade, or a change of LISTING_SHARDS (docs/capacity.md)
+	$(MAINTENANCE) migrate
 
 pending: $(VENV)/.installed ## Direct uploads pending for over a day on LocalStack (PURGE=1 deletes them)
 	$(MAINTENANCE) pending $(if $(PURGE),--purge)

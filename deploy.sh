@@ -71,6 +71,7 @@ case "$AWS_CLI" in
 esac
 
 step() { printf '==> %s\n' "$*"; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'deploy.sh: %s\n' "$*" >&2; exit 1; }
 
 # cli ARGS...: run the AWS CLI; quiet unless -v, but a failure always shows its output.
@@ -135,6 +136,19 @@ while read -r table spec <&3; do
       sleep 2
     done
   done 4< <($AWS_CLI dynamodb describe-table --table-name "$table" --output json | resources missing-indexes)
+  # An index an earlier release read goes once every row is in the one that replaced it.
+  while read -r update <&4; do
+    [ -n "$update" ] || continue
+    unmigrated="$($AWS_CLI dynamodb scan --table-name "$table" --select COUNT --output text --query Count \
+      --filter-expression "attribute_exists(#s) AND attribute_not_exists(status_shard)" \
+      --expression-attribute-names '{"#s": "status"}')"
+    if [ "$unmigrated" != 0 ]; then
+      warn "$unmigrated image(s) in $table predate the sharded listing: run make migrate, then deploy.sh again"
+      break
+    fi
+    step "  dropping an index of an earlier release from $table"
+    cli dynamodb update-table --cli-input-json "$update"
+  done 4< <($AWS_CLI dynamodb describe-table --table-name "$table" --output json | resources retired-indexes)
 done 3< <(resources table-specs)
 
 # --- 3. identity ---

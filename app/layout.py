@@ -65,7 +65,15 @@ def content_id(user: str, sha256_hex: str) -> str:
     return f"{CONTENT_PREFIX}{user}#{sha256_hex}"
 
 
-BY_STATUS_INDEX = "by-status"  # all images of one status, by time
+# All images of one status are spread over `shards` partitions of the shard index
+# (status_shard = "<status>#<shard>"), so that no single partition takes every write:
+# one DynamoDB partition accepts about 1,000 writes a second, and a key whose sort key
+# only grows is never split for heat. A listing of all images merges the shards' queries
+# (app/storage/shards.py). An image's shard follows from its id, so it never moves while
+# the number of shards stays the same; see docs/capacity.md for choosing the number.
+BY_SHARD_INDEX = "by-status-shard"
+RETIRED_INDEXES = ("by-status",)  # one partition per status: replaced by BY_SHARD_INDEX (make migrate)
+MAX_SHARDS = 64
 BY_USER_INDEX = "by-user"  # one user's images of one status, by time (user_status = "<user>#<status>")
 
 # The tags table holds one item per (tag, image): partition "<tag>#<status>",
@@ -101,6 +109,16 @@ def sort_key(created_ms: int, image_id: str) -> str:
     return f"{created_ms:013d}#{image_id}"
 
 
+def shard_of(image_id: str, shards: int) -> int:
+    """The shard of an image: uuid4's first 32 bits are random, so ids spread evenly over any count."""
+    return int(image_id[:8], 16) % shards
+
+
+def status_shard(status: str, shard: int) -> str:
+    """Partition value of `BY_SHARD_INDEX`."""
+    return f"{status}#{shard:02d}"
+
+
 def user_status(user: str, status: str) -> str:
     """Partition value of `BY_USER_INDEX`: users are `[A-Za-z0-9_.-]`, so '#' cannot collide."""
     return f"{user}#{status}"
@@ -129,11 +147,11 @@ def images_table_spec(table_name: str) -> dict[str, Any]:
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": "S"} for name in ("id", "status", "user_status", "sort_key")
+            {"AttributeName": name, "AttributeType": "S"} for name in ("id", "status_shard", "user_status", "sort_key")
         ],
         "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
         "GlobalSecondaryIndexes": [
-            _gsi(BY_STATUS_INDEX, "status"),
+            _gsi(BY_SHARD_INDEX, "status_shard"),
             _gsi(BY_USER_INDEX, "user_status"),
         ],
     }

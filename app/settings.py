@@ -78,6 +78,9 @@ class Settings:
     max_inline_bytes: int = field(default_factory=lambda: _int("MAX_INLINE_BYTES", 4 * MIB))
     # The most images GET /v1/images reads for one answer (its total_count and offset need them all).
     max_listing_window: int = field(default_factory=lambda: _int("MAX_LISTING_WINDOW", 10_000))
+    # Partitions the listing of all images is spread over (app/layout.py, docs/capacity.md): each
+    # takes about 1,000 uploads a second on AWS, and a page of GET /list reads all of them.
+    listing_shards: int = field(default_factory=lambda: _int("LISTING_SHARDS", 1))
     url_expires_in: int = field(default_factory=lambda: _int("URL_EXPIRES_IN", 3600))
     direct_upload_expires_in: int = field(default_factory=lambda: _int("DIRECT_UPLOAD_EXPIRES_IN", 900))
     # X-Ray tracing (the template sets TRACING=Active on the function); off, Tracer is not even imported.

@@ -21,6 +21,7 @@ import base64
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -34,8 +35,8 @@ from typing import Any
 
 import requests
 
-from bench.floor import floor_api
-from deploy.endpoints import Api, UnavailableError, localstack_api
+from bench.floor import floor_api, localstack_session
+from deploy.endpoints import LOCALSTACK, Api, UnavailableError, localstack_api
 from localserver.gateway import LocalContext
 from localserver.launcher import local_server
 
@@ -62,71 +63,82 @@ def timed(call: Callable[[], Any], repeat: int) -> dict[str, float]:
 
 
 # --- routes over HTTP ------------------------------------------------------------------
-def floors(url: str) -> dict[str, Any]:
-    """The floor's latency for each kind of request the routes make (bench/floor.py)."""
-    repeat = 15 if SHORT else 60
+Call = Callable[[], Any]
+
+
+def floor_calls(url: str) -> dict[str, Call]:
+    """The floor's request for each method the routes use (bench/floor.py)."""
     session = requests.Session()
     for _ in range(5):  # its cold start is not the floor
         session.get(f"{url}/warm-up")
-    files = {"file": SAMPLE}
     return {
-        "GET": timed(lambda: session.get(f"{url}/list?limit=100").raise_for_status(), repeat),
-        "POST": timed(
-            lambda: session.post(f"{url}/upload", data={"user": "b"}, files=files).raise_for_status(), repeat
-        ),
-        "DELETE": timed(lambda: session.delete(f"{url}/delete/x").raise_for_status(), repeat),
+        "GET": lambda: session.get(f"{url}/list?limit=100").raise_for_status(),
+        "POST": lambda: session.post(f"{url}/upload", data={"user": "b"}, files={"file": SAMPLE}).raise_for_status(),
+        "DELETE": lambda: session.delete(f"{url}/delete/x").raise_for_status(),
     }
 
 
-def over_floor(result: dict[str, Any], floor: dict[str, Any]) -> dict[str, Any]:
-    """Each route's median over the floor of its method."""
-    for name, stats in result.items():
-        method = name.split()[0]
-        if method in floor:
-            stats["over_floor_ms"] = round(stats["median_ms"] - floor[method]["median_ms"], 2)
-    return result
+def paired(call: Call, floor: Call | None, repeat: int) -> dict[str, Any]:
+    """A route's latency; with a floor, each sample follows one of the floor's, so that both see the
+    same machine (LocalStack's latency drifts by tens of ms over a run), and the median over it."""
+    if floor is None:
+        return timed(call, repeat)
+    floor_samples, samples = [], []
+    for _ in range(repeat):
+        floor_samples.append(timed(floor, 1)["median_ms"])
+        samples.append(timed(call, 1)["median_ms"])
+    stats, floor_median = percentiles(samples), percentiles(floor_samples)["median_ms"]
+    return {**stats, "floor_ms": floor_median, "over_floor_ms": round(stats["median_ms"] - floor_median, 2)}
 
 
-def routes(api: Api) -> dict[str, Any]:
+def routes(api: Api, floor: dict[str, Call] | None = None) -> dict[str, Any]:
     repeat = 15 if SHORT else 60
     session = requests.Session()
     session.headers.update({"x-api-key": api.api_key} if api.api_key else {})
     url = api.base_url
+    floor = floor or {}
 
     def upload() -> str:
         response = session.post(f"{url}/upload", data={"user": "bench", "tags": "bench"}, files={"file": SAMPLE})
         response.raise_for_status()
         return str(response.json()["id"])
 
+    def get(path: str) -> Call:
+        return lambda: session.get(f"{url}{path}").raise_for_status()
+
     ids = [upload() for _ in range(5)]  # warm up, and something to view
     result = {
-        "POST /upload (290 B PNG)": timed(lambda: ids.append(upload()), repeat),
-        "GET /list?limit=100": timed(lambda: session.get(f"{url}/list?limit=100").raise_for_status(), repeat),
-        "GET /list?tag=bench&limit=20": timed(lambda: session.get(f"{url}/list?tag=bench&limit=20"), repeat),
-        "GET /view/{id}": timed(lambda: session.get(f"{url}/view/{ids[0]}").raise_for_status(), repeat),
-        "POST /uploads (start)": timed(
+        "POST /upload (290 B PNG)": paired(lambda: ids.append(upload()), floor.get("POST"), repeat),
+        "GET /list?limit=100": paired(get("/list?limit=100"), floor.get("GET"), repeat),
+        "GET /list?tag=bench&limit=20": paired(get("/list?tag=bench&limit=20"), floor.get("GET"), repeat),
+        "GET /view/{id}": paired(get(f"/view/{ids[0]}"), floor.get("GET"), repeat),
+        "POST /uploads (start)": paired(
             lambda: session.post(
                 f"{url}/uploads",
                 json={"user": "bench", "filename": "b.png", "content_type": "image/png", "size": 100},
             ).raise_for_status(),
+            floor.get("POST"),
             repeat,
         ),
-        "GET /openapi.json": timed(lambda: session.get(f"{url}/openapi.json").raise_for_status(), repeat),
+        "GET /openapi.json": paired(get("/openapi.json"), floor.get("GET"), repeat),
     }
     to_delete = iter(list(ids))
-    result["DELETE /delete/{id}"] = timed(
-        lambda: session.delete(f"{url}/delete/{next(to_delete)}").raise_for_status(), min(repeat, len(ids))
+    result["DELETE /delete/{id}"] = paired(
+        lambda: session.delete(f"{url}/delete/{next(to_delete)}").raise_for_status(),
+        floor.get("DELETE"),
+        min(repeat, len(ids)),
     )
     return result
 
 
-# --- the handler in-process on moto ---------------------------------------------------------
+# --- the handler in-process ---------------------------------------------------------------
 @contextmanager
-def in_process_store() -> Iterator[None]:
+def in_process_store(shards: int = 1) -> Iterator[None]:
+    """The handler's store on moto, in this process, with LISTING_SHARDS=`shards`."""
     from moto import mock_aws
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"})
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    os.environ.update({"POWERTOOLS_METRICS_DISABLED": "true", "LISTING_SHARDS": str(shards)})
     os.environ.pop("AWS_ENDPOINT_URL", None)
     import boto3
 
@@ -138,6 +150,31 @@ def in_process_store() -> Iterator[None]:
         provision(boto3.client("s3", region_name="us-east-1"), boto3.client("dynamodb", region_name="us-east-1"))
         yield
     storage.reset_clients()
+
+
+@contextmanager
+def localstack_tables(shards: int) -> Iterator[None]:
+    """The handler's store on LocalStack's DynamoDB (tables of its own, deleted after), with `shards`."""
+    from app import storage
+    from app.settings import SERVICE
+    from deploy.resources import provision
+
+    names = {"IMAGES_TABLE": f"{SERVICE}-bench-images", "TAGS_TABLE": f"{SERVICE}-bench-tags"}
+    os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"})
+    os.environ.update({"POWERTOOLS_METRICS_DISABLED": "true", "LISTING_SHARDS": str(shards), **names})
+    os.environ.update({"AWS_ENDPOINT_URL": LOCALSTACK, "IMAGES_BUCKET": f"{SERVICE}-bench-bucket"})
+    storage.reset_clients()
+    s3, dynamodb = storage.s3_client(), storage.dynamodb_client()
+    try:
+        provision(s3, dynamodb)
+        yield
+    finally:
+        for table in names.values():
+            dynamodb.delete_table(TableName=table)
+        s3.delete_bucket(Bucket=os.environ["IMAGES_BUCKET"])
+        for name in (*names, "AWS_ENDPOINT_URL", "IMAGES_BUCKET", "LISTING_SHARDS"):
+            os.environ.pop(name, None)
+        storage.reset_clients()
 
 
 def event(method: str, path: str, query: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -157,49 +194,70 @@ def event(method: str, path: str, query: dict[str, str] | None = None, **extra: 
 
 
 def fill(count: int, start: int) -> None:
-    """`count` ready rows (a fifth tagged `rare`), written straight to the table: only listing is measured."""
+    """`count` ready rows (a fifth tagged `rare`), written straight to the table: only listing is measured.
+    Ids are random, as uuid4 makes them, so rows fall on the shards as uploads do."""
     from app import layout, storage
+    from app.logic.images import with_status
     from app.settings import get_settings
 
     client = storage.dynamodb_client()
-    settings = get_settings()
+    table = get_settings().table
     base = 1_700_000_000_000
-    for offset in range(0, count, 25):
+    made = random.Random(start)  # noqa: S311  (ids for a benchmark: random, and the same every run)
+    ids = {n: str(uuid.UUID(int=made.getrandbits(128), version=4)) for n in range(start, start + count)}
+
+    def batch(first: int) -> None:
         rows: list[Any] = []
-        for n in range(start + offset, start + min(offset + 25, count)):
-            image_id = str(uuid.UUID(int=n))
+        for n in range(first, min(first + 25, start + count)):
+            image_id = ids[n]
             row = {
                 "id": image_id, "key": f"{image_id}.png", "user": f"u{n % 50}", "description": "",
                 "original_name": f"img{n}.png", "name_search": f"img{n}.png", "tags": ["rare"] if n % 5 == 0 else [],
                 "content_type": "image/png", "size": 290, "created_at": (base + n) // 1000, "width": 1, "height": 1,
-                "status": "ready", "user_status": f"u{n % 50}#ready", "sort_key": layout.sort_key(base + n, image_id),
+                "sort_key": layout.sort_key(base + n, image_id),
             }  # fmt: skip
-            rows.append({"PutRequest": {"Item": storage.to_item(row)}})
-        client.batch_write_item(RequestItems={settings.table: rows})
+            rows.append({"PutRequest": {"Item": storage.to_item(with_status(row, "ready"))}})
+        request: dict[str, Any] = {table: rows}
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+    storage.in_parallel([lambda first=first: batch(first) for first in range(start, start + count, 25)])  # type: ignore[misc]
 
 
 def listing_at_scale() -> dict[str, Any]:
+    """GET /list through the handler, in this process, with 1 and 8 shards as the table grows: on
+    LocalStack's DynamoDB when it runs (its latency), else moto (whose Query reads its whole table,
+    so only its items-read figure means anything)."""
     from app.handler import lambda_handler
     from app.storage import dynamodb_client
 
     sizes = (1_000, 10_000) if SHORT else (1_000, 10_000, 50_000)
-    results: dict[str, Any] = {}
-    with in_process_store():
-        read: list[int] = []
-        dynamodb_client().meta.events.register(
-            "after-call.dynamodb.Query", lambda parsed, **_: read.append(parsed.get("ScannedCount", 0))
-        )
-        filled = 0
-        for size in sizes:
-            fill(size - filled, filled)
-            filled = size
-            for name, query in (
-                ("limit=100", {"limit": "100"}),
-                ("limit=100&name_contains=img1", {"limit": "100", "name_contains": "img1"}),
-            ):
-                read.clear()
-                stats = timed(lambda q=query: lambda_handler(event("GET", "/list", q), LocalContext()), 10)  # type: ignore[misc]
-                results[f"{size} images, {name}"] = {**stats, "items_read_per_page": sum(read) // 10}
+    try:
+        localstack_api()
+        backend, store = "localstack", localstack_tables
+    except UnavailableError:
+        backend, store = "moto", in_process_store
+    results: dict[str, Any] = {"backend": backend}
+    read: list[int] = []
+    for shards in (1, 8):
+        with store(shards):
+            dynamodb_client().meta.events.register(
+                "after-call.dynamodb.Query", lambda parsed, **_: read.append(parsed.get("ScannedCount", 0))
+            )
+            filled = 0
+            for size in sizes:
+                fill(size - filled, filled)
+                filled = size
+                for name, query in (
+                    ("limit=100", {"limit": "100"}),
+                    ("limit=100&name_contains=img1", {"limit": "100", "name_contains": "img1"}),
+                ):
+                    lambda_handler(event("GET", "/list", query), LocalContext())  # warm
+                    read.clear()
+                    stats = timed(lambda q=query: lambda_handler(event("GET", "/list", q), LocalContext()), 10)  # type: ignore[misc]
+                    results[f"{shards} shard(s), {size} images, {name}"] = {
+                        **stats, "items_read_per_page": sum(read) // 10
+                    }  # fmt: skip
     return results
 
 
@@ -271,6 +329,27 @@ def cold_import() -> dict[str, Any]:
     return percentiles(samples)
 
 
+def cold_request(api: Api) -> dict[str, Any]:
+    """The first request after a deploy, end to end: a configuration change makes LocalStack start
+    a new execution environment, as a deploy does on AWS. Then the next request, warm."""
+    from app.settings import get_settings
+
+    lambdas = localstack_session().client("lambda", endpoint_url=LOCALSTACK)
+    name = get_settings().function_name
+    variables = lambdas.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    session = requests.Session()
+    session.headers.update({"x-api-key": api.api_key} if api.api_key else {})
+    first, then = [], []
+    for _ in range(2 if SHORT else 4):
+        marked = {**variables, "BENCH_COLD_START": str(time.time_ns())}  # any change makes a new environment
+        lambdas.update_function_configuration(FunctionName=name, Environment={"Variables": marked})
+        lambdas.get_waiter("function_updated_v2").wait(FunctionName=name)
+        first.append(timed(lambda: session.get(f"{api.base_url}/list?limit=1").raise_for_status(), 1)["median_ms"])
+        then.append(timed(lambda: session.get(f"{api.base_url}/list?limit=1").raise_for_status(), 1)["median_ms"])
+    lambdas.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+    return {"first_request": percentiles(first), "next_request": percentiles(then)}
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
@@ -286,14 +365,9 @@ def main() -> int:
     report: dict[str, Any] = {"machine": machine(), "short": SHORT, "when": time.strftime("%Y-%m-%d %H:%M:%S %z")}
     with local_server() as api:
         report["routes_local_server"] = routes(api)
-    try:
-        report["routes_localstack"] = routes(localstack_api())
-    except UnavailableError as exc:
-        report["routes_localstack"] = {"skipped": str(exc)}
-    else:
-        report["floor_localstack"] = floor_on_localstack()
-        if "skipped" not in report["floor_localstack"]:
-            over_floor(report["routes_localstack"], report["floor_localstack"])
+    report["routes_localstack"] = routes_on_localstack()
+    if "skipped" not in report["routes_localstack"]:
+        report["cold_start_localstack"] = cold_request(localstack_api())
     report["list_at_scale"] = listing_at_scale()
     report["cold_import_ms"] = cold_import()
     zip_path = ROOT / "build" / "lambda.zip"
@@ -307,28 +381,39 @@ def main() -> int:
     return 0
 
 
-def floor_on_localstack() -> dict[str, Any]:
+def routes_on_localstack() -> dict[str, Any]:
+    """The deployed API's routes, each sample paired with one of the floor's (bench/floor.py)."""
+    try:
+        api = localstack_api()
+    except UnavailableError as exc:
+        return {"skipped": str(exc)}
     try:
         with floor_api() as url:
-            return floors(url)
+            return routes(api, floor_calls(url))
     except Exception as exc:  # a benchmark reports what it could not measure, and goes on
-        return {"skipped": f"no floor: {type(exc).__name__}: {exc}"[:300]}
+        print(f"no floor ({type(exc).__name__}: {exc}); the routes alone", file=sys.stderr)
+        return routes(api)
 
 
 def print_table(report: dict[str, Any]) -> None:
     host = report["machine"]
     print(f"Benchmark on {host['cpu']}, {host['cores']} cores, Python {host['python']}")
-    sections = ("routes_local_server", "floor_localstack", "routes_localstack", "list_at_scale")
+    sections = ("routes_local_server", "routes_localstack", "list_at_scale")
     for section in (name for name in sections if name in report):
         print(f"\n{section}")
         for name, stats in report[section].items():
             if isinstance(stats, dict):
                 extra = f"  items read/page {stats['items_read_per_page']}" if "items_read_per_page" in stats else ""
-                extra += f"  {stats['over_floor_ms']:+.2f} ms over the floor" if "over_floor_ms" in stats else ""
+                if "over_floor_ms" in stats:
+                    extra += f"  floor {stats['floor_ms']:6.2f} ms  {stats['over_floor_ms']:+6.2f} ms over it"
                 print(f"  {name:<46} median {stats['median_ms']:>8.2f} ms  p95 {stats['p95_ms']:>8.2f} ms{extra}")
             else:
                 print(f"  {name}: {stats}")
     print(f"\ncold import of app.handler: median {report['cold_import_ms']['median_ms']} ms")
+    if "cold_start_localstack" in report:
+        cold = report["cold_start_localstack"]
+        print(f"first request after a deploy (LocalStack): median {cold['first_request']['median_ms']} ms, ", end="")
+        print(f"the next one {cold['next_request']['median_ms']} ms")
     zip_bytes = report["zip_bytes"]
     print(f"zip: {zip_bytes / MIB:.1f} MiB" if zip_bytes else "zip: not built (bash deploy.sh builds it)")
     print(f"multipart parse of 4 MiB: {report['multipart_4mib']['mib_per_s']} MiB/s")

@@ -25,7 +25,8 @@ NAME = f"{SERVICE}-floor"
 HANDLER = 'def handler(event, context):\n    return {"statusCode": 200, "body": "{}"}\n'
 
 
-def _session() -> boto3.Session:
+def localstack_session() -> boto3.Session:
+    """A session for LocalStack's control APIs (test credentials unless the environment has others)."""
     return boto3.Session(
         region_name=os.environ.get("AWS_REGION", "us-east-1"),
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
@@ -43,7 +44,7 @@ def _zip() -> bytes:
 @contextmanager
 def floor_api() -> Iterator[str]:
     """The base URL of the floor's REST API on LocalStack, for the duration of the block."""
-    session = _session()
+    session = localstack_session()
     lambdas = session.client("lambda", endpoint_url=LOCALSTACK)
     apigateway = session.client("apigateway", endpoint_url=LOCALSTACK)
     iam = session.client("iam", endpoint_url=LOCALSTACK)

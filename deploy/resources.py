@@ -8,6 +8,7 @@ deploy.sh, the local server and the Lambda reading the same source.
     env                      shell assignments of the names and settings deploy.sh needs
     table-specs              every table as "<name> <CreateTable JSON>", one per line
     missing-indexes          reads DescribeTable JSON on stdin, prints one UpdateTable JSON per missing index
+    retired-indexes          the same, one per index of an earlier release to drop (after make migrate)
     function-env [PUBLIC_S3_ENDPOINT]
                              the function's environment (JSON for --environment)
     bucket-cors              the bucket's CORS rules (browsers POST direct uploads to it)
@@ -54,6 +55,7 @@ def service_env() -> dict[str, str]:
         "DECODE_BUDGET_MB": str(settings.decode_budget_mb),  # 0: 3/8 of the function's memory
         "MAX_INLINE_BYTES": str(settings.max_inline_bytes),
         "MAX_LISTING_WINDOW": str(settings.max_listing_window),
+        "LISTING_SHARDS": str(settings.listing_shards),
         "AUTH": settings.auth,
         "VISIBILITY": settings.visibility,
         **({"API_CORS_ORIGINS": settings.api_cors_origins} if settings.api_cors_origins else {}),
@@ -125,6 +127,17 @@ def missing_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for index in spec.get("GlobalSecondaryIndexes", [])
         if index["IndexName"] not in have
+    ]
+
+
+def retired_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
+    """UpdateTable requests that drop indexes an earlier release made and this one no longer reads."""
+    table = description["Table"]
+    have = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    return [
+        {"TableName": table["TableName"], "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": name}}]}
+        for name in layout.RETIRED_INDEXES
+        if name in have
     ]
 
 
@@ -258,6 +271,9 @@ def main(argv: list[str]) -> int:
             print(spec["TableName"], json.dumps(spec))
     elif command == "missing-indexes":
         for request in missing_indexes(json.load(sys.stdin)):
+            print(json.dumps(request))
+    elif command == "retired-indexes":
+        for request in retired_indexes(json.load(sys.stdin)):
             print(json.dumps(request))
     elif command == "function-env" and len(args) <= 1:
         print(json.dumps(function_env(*args)))

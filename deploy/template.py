@@ -65,6 +65,10 @@ def parameters() -> dict[str, Any]:
         "MaxDirectUploadBytes": number(settings.max_direct_upload_bytes, "Largest direct upload", 1),
         "MaxInlineBytes": number(settings.max_inline_bytes, "Largest image GET /v1/images/{id} answers itself", 1),
         "MaxListingWindow": number(settings.max_listing_window, "Most images GET /v1/images reads at once", 1),
+        "ListingShards": {
+            **number(settings.listing_shards, "Partitions of the all-images listing (docs/capacity.md)", 1),
+            "MaxValue": layout.MAX_SHARDS,
+        },
         "UrlExpiresIn": number(settings.url_expires_in, "Seconds presigned URLs stay valid", 1),
         "DirectUploadExpiresIn": number(
             settings.direct_upload_expires_in, "Seconds a direct upload's form stays valid", 1
@@ -260,6 +264,7 @@ def function() -> dict[str, Any]:
         "DECODE_BUDGET_MB": ref("DecodeBudgetMb"),
         "MAX_INLINE_BYTES": ref("MaxInlineBytes"),
         "MAX_LISTING_WINDOW": ref("MaxListingWindow"),
+        "LISTING_SHARDS": ref("ListingShards"),
     }
     variables = {**names, **limits, "POWERTOOLS_SERVICE_NAME": SERVICE, "TRACING": ref("Tracing")}
     variables["PUBLIC_S3_ENDPOINT"] = ref("PublicS3Endpoint")

@@ -9,11 +9,15 @@
     pending [--older-than-hours 24] [--purge]
         Direct uploads still `pending` after that long: listed, and with
         --purge deleted like any image.
+    migrate
+        Gives every row its partition of the shard index (rows written before
+        it existed have none; rows of a shard count since lowered have one the
+        listing no longer reads). The one command that Scans the table.
 
 Talks to whatever the environment points at, like the Lambda: AWS_ENDPOINT_URL
 (LocalStack, the local server's moto) or AWS itself, and IMAGES_BUCKET etc.
 Both stores are paged (S3 1,000 keys a page, DynamoDB 1 MB a page, through
-the status index, never a Scan); memory holds one short record per image, so
+the shard index; only migrate Scans); memory holds one short record per image, so
 100,000 images is a few tens of MB.
 """
 
@@ -49,6 +53,9 @@ class Finding:
                          arrived (a notification was lost), else deleted
     unfinished-delete    a `deleting` tombstone whose deleter failed or died (its claim
                          expired): the delete is finished
+    unindexed-row        a row outside the shard index (`make migrate` not run yet): its
+                         shard key is written. Found through its objects, so an object
+                         is never taken for an orphan while its row exists.
     foreign-object       a key this service never writes: reported, never touched
     """
 
@@ -87,7 +94,7 @@ def find(store: ImageStore, now: datetime, grace_minutes: float) -> list[Finding
         row = rows.get(owner)
         young = (now - obj["LastModified"]).total_seconds() < grace  # perhaps an upload in flight
         if row is None and not young:
-            findings.append(Finding("object-without-row", owner, key))
+            findings.append(_without_row(store, owner, key, findings))
         elif row is not None and row["status"] in (READY, REJECTED) and key not in _used_keys(row) and not young:
             findings.append(Finding("stray-object", row["id"], key))
     expiry_ms = int(now.timestamp() * 1000) - (get_settings().direct_upload_expires_in + grace) * 1000
@@ -101,6 +108,14 @@ def find(store: ImageStore, now: datetime, grace_minutes: float) -> list[Finding
         elif row["status"] == DELETING and row.get("delete_until", 0) <= int(now.timestamp() * 1000):
             findings.append(Finding("unfinished-delete", row["id"]))  # its deleter failed or died
     return findings
+
+
+def _without_row(store: ImageStore, owner: str, key: str, found: list[Finding]) -> Finding:
+    """An object whose row the index did not list: an orphan, unless its row exists outside the index."""
+    if any(finding.kind == "unindexed-row" and finding.image_id == owner for finding in found):
+        return Finding("unindexed-row", owner, key)
+    row = store.get_row(owner)
+    return Finding("object-without-row" if row is None else "unindexed-row", owner, key)
 
 
 def _used_keys(row: dict[str, Any]) -> set[str]:
@@ -119,6 +134,8 @@ def repair(store: ImageStore, finding: Finding) -> str:
     if kind in ("row-without-object", "unfinished-delete"):
         deletes.delete_image(store, image_id)
         return "deleted the image"
+    if kind == "unindexed-row":
+        return "indexed" if _index(store, image_id) else "changed meanwhile"
     if kind == "missing-thumbnail":
         return _remake_thumbnail(store, image_id)
     if kind == "expired-pending":
@@ -169,6 +186,28 @@ def reconcile(fix: bool, grace_minutes: float = 15.0, out: Any = None) -> list[F
     return left
 
 
+def _index(store: ImageStore, image_id: str) -> bool:
+    row = store.get_row(image_id)
+    return row is not None and store.set_status_shard(
+        image_id, row["status"], images.status_shard(image_id, row["status"])
+    )
+
+
+def migrate(out: Any = None) -> int:
+    """Write the shard key of every row that lacks the right one; returns how many were written."""
+    out = out or sys.stdout
+    store = ImageStore()
+    moved = 0
+    for row in store.scan_rows(("id", "status", "status_shard")):
+        if "status" not in row:  # a content item: in no index
+            continue
+        wanted = images.status_shard(row["id"], row["status"])
+        if row.get("status_shard") != wanted and store.set_status_shard(row["id"], row["status"], wanted):
+            moved += 1
+    print(f"{moved} row(s) given their shard key ({get_settings().listing_shards} shard(s))", file=out)
+    return moved
+
+
 def pending(older_than_hours: float, purge: bool, out: Any = None) -> int:
     """Report (and with `purge` delete) stale pending uploads; returns how many there were."""
     out = out or sys.stdout
@@ -194,7 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     stale = commands.add_parser("pending", help="direct uploads that never completed")
     stale.add_argument("--older-than-hours", type=float, default=24.0)
     stale.add_argument("--purge", action="store_true", help="delete them")
+    commands.add_parser("migrate", help="give every row its shard key (after an upgrade or a change of LISTING_SHARDS)")
     args = parser.parse_args(argv)
+    if args.command == "migrate":
+        migrate()
+        return 0
     if args.command == "reconcile":
         return 1 if reconcile(args.fix, args.grace_minutes) else 0
     pending(args.older_than_hours, args.purge)

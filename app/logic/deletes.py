@@ -1,8 +1,11 @@
 """Deleting an image, so that exactly one caller deletes it and nothing is left behind.
 
 The order: the row becomes a `deleting` tombstone and loses its tag items (one
-transaction: gone from every listing and from /view), then the objects are
-deleted, then the row. Each step is idempotent.
+transaction: gone from every listing and from /view), then the objects and the
+row are deleted, at once (one round trip rather than two). If the objects could
+not be deleted the tombstone is put back, so the state is as if only the row's
+delete had not happened yet; if even that fails, or the function dies between
+the two, the objects are orphans that reconciliation removes. Each step is idempotent.
 
 Exactly one caller deletes an image, however many race: the tombstone names
 its deleter (`delete_claim`) and holds the image for as long as a function
@@ -19,37 +22,44 @@ import uuid
 from typing import Any
 
 from app import layout
-from app.errors import ConflictError, DomainError, NotFoundError
+from app.errors import ConflictError, NotFoundError
 from app.layout import DELETING
 from app.logic import access
 from app.logic.access import ANYONE, Caller
 from app.logic.images import now_ms, object_keys, with_status
 from app.observability import logger, metrics
 from app.settings import get_settings
-from app.storage import ImageStore
+from app.storage import ImageStore, outcomes
 
 
 def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> dict[str, Any]:
     """Delete objects and row; the old row is returned. NotFoundError, ConflictError while another
     deletes it, ForbiddenError for someone else's image (app/logic/access.py)."""
     claim = str(uuid.uuid4())
-    row = _claim_for_delete(store, image_id, claim, caller)
-    try:
-        for key in object_keys(row):
-            store.delete_object(key)
-        if not store.delete_row(image_id, claim):  # taken over after our claim expired: theirs to report
-            raise NotFoundError()
-    except DomainError:
-        raise
-    except Exception:
+    row, tombstone = _claim_for_delete(store, image_id, claim, caller)
+    objects, row_deleted = outcomes(
+        [lambda: store.delete_objects(object_keys(row)), lambda: store.delete_row(image_id, claim)]
+    )
+    if isinstance(objects, Exception):
+        if row_deleted is True:  # the objects outlived their row: make it a tombstone again, for the retry
+            _restore_quietly(store, {**tombstone, "delete_until": 0})
+        else:
+            _release_quietly(store, image_id, claim)
+        raise objects
+    if isinstance(row_deleted, Exception):
         _release_quietly(store, image_id, claim)
-        raise
+        raise row_deleted
+    if not row_deleted:  # taken over after our claim expired: theirs to report
+        raise NotFoundError()
     metrics.add_metric(name="ImagesDeleted", unit="Count", value=1)
     return row
 
 
-def _claim_for_delete(store: ImageStore, image_id: str, claim: str, caller: Caller) -> dict[str, Any]:
-    """Turn the row into this caller's tombstone; NotFoundError (no such image) or ConflictError (being deleted)."""
+def _claim_for_delete(
+    store: ImageStore, image_id: str, claim: str, caller: Caller
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Turn the row into this caller's tombstone: (the row, the tombstone); NotFoundError (no such image)
+    or ConflictError (being deleted)."""
     for _ in range(3):
         row = store.get_row(image_id) if layout.ID_RE.match(image_id) else None
         if row is None:
@@ -63,9 +73,16 @@ def _claim_for_delete(store: ImageStore, image_id: str, claim: str, caller: Call
         lease_ms = (get_settings().function_timeout + 5) * 1000  # nobody runs longer than the function may
         tombstone = {**with_status(row, DELETING), "delete_claim": claim, "delete_until": now_ms() + lease_ms}
         if store.replace_row(row, tombstone):
-            return row
+            return row, tombstone
     # The row kept changing under us (processing finishing, another delete).
     raise ConflictError("the image changed while being deleted; retry")
+
+
+def _restore_quietly(store: ImageStore, tombstone: dict[str, Any]) -> None:
+    try:
+        store.restore_tombstone(tombstone)
+    except Exception:  # the objects are orphans now: reconciliation removes them
+        logger.exception("could not restore a tombstone", extra={"image_id": tombstone["id"]})
 
 
 def _release_quietly(store: ImageStore, image_id: str, claim: str) -> None:

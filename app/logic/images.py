@@ -28,9 +28,14 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def status_shard(image_id: str, status: str) -> str:
+    """The image's partition of the shard index (app/layout.py) under this deployment's shard count."""
+    return layout.status_shard(status, layout.shard_of(image_id, get_settings().listing_shards))
+
+
 def with_status(row: dict[str, Any], status: str) -> dict[str, Any]:
     """The row in another status, its index keys following (a tombstone leaves the user index)."""
-    changed = {**row, "status": status}
+    changed = {**row, "status": status, "status_shard": status_shard(row["id"], status)}
     if status in layout.LISTED_STATUSES:
         changed["user_status"] = layout.user_status(row["user"], status)
     else:  # out of every listing, and its bytes free for its user to store again

@@ -94,26 +94,26 @@ def _parse_moment(value: str) -> tuple[datetime, int]:
     return moment, {2: 3_600_000, 4: 60_000}.get(digits, 1000)
 
 
-def plan(store: ImageStore, wanted: ListFilter) -> TimeQuery:
-    """The index partition that serves a filter, and what is left to filter on it."""
+def plan(store: ImageStore, wanted: ListFilter) -> list[TimeQuery]:
+    """The index partitions that serve a filter, and what is left to filter on them: one for a tag
+    or a user, every shard of the status for all images (merged by the store)."""
     equals: dict[str, str] = {}
     contains = {"name_search": wanted.name_contains.casefold()} if wanted.name_contains else {}
     if wanted.tag is not None:
-        table, index, partition = (
-            store.tags_table,
-            None,
-            ("tag_status", layout.tag_status(wanted.tag, wanted.status)),
-        )
+        table, index = store.tags_table, None
+        partitions = [("tag_status", layout.tag_status(wanted.tag, wanted.status))]
         if wanted.user is not None:
             equals["user"] = wanted.user
     elif wanted.user is not None:
         table, index = store.table, layout.BY_USER_INDEX
-        partition = ("user_status", layout.user_status(wanted.user, wanted.status))
+        partitions = [("user_status", layout.user_status(wanted.user, wanted.status))]
     else:
-        table, index, partition = store.table, layout.BY_STATUS_INDEX, ("status", wanted.status)
+        table, index = store.table, layout.BY_SHARD_INDEX
+        shards = range(get_settings().listing_shards)
+        partitions = [("status_shard", layout.status_shard(wanted.status, shard)) for shard in shards]
     low = None if wanted.start_ms is None else f"{wanted.start_ms:013d}"
     high = None if wanted.end_ms is None else f"{wanted.end_ms:013d}#~"  # '~' sorts after every id
-    return TimeQuery(table, index, partition, wanted.newest_first, (low, high), equals, contains)
+    return [TimeQuery(table, index, p, wanted.newest_first, (low, high), equals, contains) for p in partitions]
 
 
 def _check_range(wanted: ListFilter, start: str, end: str) -> None:
@@ -128,13 +128,13 @@ def list_page(
     """One page of images matching `wanted`, and the cursor of the next page (None on the last)."""
     wanted = wanted or ListFilter()
     _check_range(wanted, "from", "to")
-    query = plan(store, wanted)
+    queries = plan(store, wanted)
     after = decode_cursor(cursor) if cursor is not None else None
-    low, high = query.sort_range
+    low, high = queries[0].sort_range
     if after is not None and ((low is not None and after < low) or (high is not None and after > high)):
         # DynamoDB refuses a start key outside the key condition; it comes from other filters.
         raise InvalidInputError("cursor does not belong to this from/to range", "INVALID_CURSOR")
-    rows, position = store.query_page(query, limit, after)
+    rows, position = store.query_page(queries, limit, after)
     return rows, None if position is None else encode_cursor(position)
 
 

@@ -1,9 +1,10 @@
 """Uploads through the API (multipart or JSON): checked, then stored with their thumbnail and row.
 
 The order of writes, and what a failure between two of them leaves: the
-image and its thumbnail first, then the row with its tag items and, for the
-first image of its user with these bytes, the content item that says so (one
-transaction; a duplicate is refused before anything is written). If the row
+image and its thumbnail first (at once), then the row with its tag items and,
+for the first image of its user with these bytes, the content item that says
+so (one transaction, whose condition finds a repeat; /v1 refuses a repeat
+before anything is written). If the row
 cannot be written the objects are deleted again; if even that fails they are
 orphans that name their id in their metadata, and reconciliation removes
 them. A row never points at a missing object. Direct uploads, straight to S3,
@@ -27,7 +28,7 @@ from app.layout import DELETING, READY
 from app.logic.files import SNIFF_BYTES, sniff
 from app.logic.images import new_row, object_keys, with_image
 from app.observability import logger, metrics
-from app.storage import ContentTakenError, ImageStore
+from app.storage import ContentTakenError, ImageStore, in_parallel
 
 if TYPE_CHECKING:
     from app.imaging.decode import Decoded
@@ -55,20 +56,24 @@ def store_upload(
         raise rejection(NotAnImageError.code)
     digest = hashlib.sha256(data).digest()
     content = layout.content_id(user, digest.hex())
-    owner, stale_owner = _content_holder(store, content)
-    if owner is not None and unique:  # refused before any decoding or writing
-        raise DuplicateImageError(owner)
+    if unique:  # a repeat is refused before any decoding or writing
+        owner, _ = _content_holder(store, content)
+        if owner is not None:
+            raise DuplicateImageError(owner)
     try:
         decoded = decode(data)
     except RefusedError as exc:
         raise rejection(exc.code, str(exc)) from exc
-    row = with_image(row, len(data), digest.hex(), decoded)
-    if owner is None:
-        row["content_id"] = content
-    store.put_object(row["key"], data, row["content_type"], row["id"], digest)
+    # The row claims these bytes for its user; _put_row settles who holds them when another image does.
+    row = {**with_image(row, len(data), digest.hex(), decoded), "content_id": content}
     try:
-        store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"])
-        _put_row(store, row, stale_owner, unique)
+        in_parallel(
+            [
+                lambda: store.put_object(row["key"], data, row["content_type"], row["id"], digest),
+                lambda: store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"]),
+            ]
+        )
+        _put_row(store, row, unique)
     except Exception:
         delete_objects_quietly(store, row)
         raise
@@ -87,16 +92,24 @@ def _content_holder(store: ImageStore, content: str) -> tuple[str | None, str | 
     return owner, None
 
 
-def _put_row(store: ImageStore, row: dict[str, Any], stale_owner: str | None, unique: bool) -> None:
-    """The row, holding its bytes if it may; another upload of the same bytes may win the race to them."""
-    try:
-        store.put_new_row(row, stale_owner)
-    except ContentTakenError:
-        holder, _ = _content_holder(store, row["content_id"])
-        if unique:
-            raise DuplicateImageError(holder) from None
-        row.pop("content_id")
-        store.put_new_row(row)
+def _put_row(store: ImageStore, row: dict[str, Any], unique: bool) -> None:
+    """The row, holding its bytes if no live image does. The condition on the content item decides, not
+    a read before it: a first upload costs one write, and a race to the same bytes has one winner."""
+    stale_owner = None
+    for _ in range(3):
+        try:
+            store.put_new_row(row, stale_owner)
+            return
+        except ContentTakenError:
+            holder, stale_owner = _content_holder(store, row["content_id"])
+            if holder is not None:
+                break
+    else:  # the content item kept changing hands
+        holder = None
+    if unique:
+        raise DuplicateImageError(holder)
+    row.pop("content_id")  # a repeat, stored as POST /upload always did: the holder keeps the bytes
+    store.put_new_row(row)
 
 
 def decode(data: bytes) -> Decoded:

@@ -2,10 +2,12 @@
 
 store.py    ImageStore: objects and rows, as app/layout.py lays them out
 dynamo.py   rows to and from DynamoDB items; time-ordered queries
-clients.py  the boto3 clients, one of each per execution environment
+clients.py  the boto3 clients, one of each per execution environment; calls run at once
+shards.py   several index partitions merged into one time-ordered page
 """
 
-from app.storage.clients import dynamodb_client, presign_client, reset_clients, s3_client
+from app.storage import shards
+from app.storage.clients import dynamodb_client, in_parallel, outcomes, presign_client, reset_clients, s3_client
 from app.storage.dynamo import TimeQuery, from_item, to_item
 from app.storage.store import ContentTakenError, ImageStore
 
@@ -15,8 +17,11 @@ __all__ = [
     "TimeQuery",
     "dynamodb_client",
     "from_item",
+    "in_parallel",
+    "outcomes",
     "presign_client",
     "reset_clients",
     "s3_client",
+    "shards",
     "to_item",
 ]

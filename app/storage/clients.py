@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -15,8 +17,15 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+T = TypeVar("T")
+# Calls that do not depend on each other run at once: the shards of a listing, the objects of an
+# upload. boto3 clients are thread-safe; each thread holds one pooled connection.
+MAX_PARALLEL = 16
+
+
 def _client_config(endpoint_url: str) -> Config:
     return Config(
+        max_pool_connections=MAX_PARALLEL,
         retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=3,
         read_timeout=20,
@@ -63,6 +72,31 @@ def dynamodb_client() -> DynamoDBClient:
         endpoint_url=settings.endpoint_url or None,
         config=_client_config(settings.endpoint_url),
     )
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=MAX_PARALLEL, thread_name_prefix="aws")
+
+
+def outcomes(calls: list[Callable[[], T]]) -> list[T | Exception]:
+    """What each of `calls` returned or raised, run at once; returns when all have ended."""
+    if len(calls) == 1:
+        try:
+            return [calls[0]()]
+        except Exception as exc:
+            return [exc]
+    futures = [_pool().submit(call) for call in calls]
+    return [future.exception() or future.result() for future in futures]  # type: ignore[misc]
+
+
+def in_parallel(calls: list[Callable[[], T]]) -> list[T]:
+    """The results of `calls`, run at once; the first exception raised is raised here, after all ended."""
+    results = outcomes(calls)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results  # type: ignore[return-value]
 
 
 def reset_clients() -> None:

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from app import layout
 from app.settings import get_settings
-from app.storage.clients import dynamodb_client, presign_client, s3_client
+from app.storage import shards
+from app.storage.clients import dynamodb_client, in_parallel, presign_client, s3_client
 from app.storage.dynamo import TimeQuery, content_put, failed_check, from_item, tag_key, to_item
-
-# A page with a filter may need several Queries; never more than this many per request.
-MAX_READS_PER_PAGE = 10
-FILTERED_READ_SIZE = 200
 
 
 class ContentTakenError(Exception):
@@ -73,6 +70,17 @@ class ImageStore:
 
     def delete_object(self, key: str) -> None:
         s3_client().delete_object(Bucket=self.bucket, Key=key)  # idempotent: a missing key is fine
+
+    def delete_objects(self, keys: list[str]) -> None:
+        """Delete several objects in one request (missing ones are fine); raises if any was not deleted."""
+        response = s3_client().delete_objects(
+            Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+        )
+        if response.get("Errors"):  # S3 answers 200 and lists the keys it could not delete
+            error = response["Errors"][0]
+            raise ClientError(
+                {"Error": {"Code": error.get("Code", ""), "Message": error.get("Message", "")}}, "DeleteObjects"
+            )
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
         """A form POST straight to S3 whose policy pins the key, the Content-Type and the size range."""
@@ -173,6 +181,12 @@ class ImageStore:
             raise
         return True
 
+    def restore_tombstone(self, tombstone: Mapping[str, Any]) -> None:
+        """Put back a tombstone that was removed too early (its objects could not be deleted)."""
+        dynamodb_client().put_item(
+            TableName=self.table, Item=to_item(tombstone), ConditionExpression="attribute_not_exists(id)"
+        )
+
     def delete_row(self, image_id: str, claim: str) -> bool:
         """Delete a tombstone if `claim` still holds it; False when another deleter took it over (or it is gone)."""
         try:
@@ -198,51 +212,60 @@ class ImageStore:
             ExpressionAttributeValues={":claim": {"S": claim}, ":zero": {"N": "0"}},
         )
 
-    def query_page(self, query: TimeQuery, limit: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Up to `limit` rows in time order after position `after`, and the position to continue from.
+    def query_page(
+        self, queries: Sequence[TimeQuery], limit: int, after: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` rows of the partitions `queries` read, merged in time order after position
+        `after`, and the position to continue from (None at the end): see shards.py."""
+        return shards.read_page(
+            lambda request: dict(dynamodb_client().query(**request)), in_parallel, queries, limit, after
+        )
 
-        Keeps reading while a page is not full and the partition has more (a
-        filter drops rows, DynamoDB stops at 1 MB), up to MAX_READS_PER_PAGE
-        Queries. Without a filter it reads `limit + 1` rows: the extra one
-        proves that a next page exists. The returned position is None when
-        the partition is exhausted.
-        """
-        request = query.request()
-        filtered = "FilterExpression" in request
-        if after is not None:
-            request["ExclusiveStartKey"] = query.start_key(after)
-        rows: list[dict[str, Any]] = []
-        for _ in range(MAX_READS_PER_PAGE):
-            wanted = limit + 1 - len(rows)
-            request["Limit"] = max(wanted, FILTERED_READ_SIZE) if filtered else wanted
-            response = dynamodb_client().query(**request)
-            rows.extend(from_item(item) for item in response.get("Items", []))
-            if len(rows) > limit:
-                return rows[:limit], rows[limit - 1]["sort_key"]
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return rows, None
-            request["ExclusiveStartKey"] = last
-        # Out of reads: a short page, continuing where this one stopped reading.
-        return rows, request["ExclusiveStartKey"]["sort_key"]["S"]
+    def set_status_shard(self, image_id: str, status: str, status_shard: str) -> bool:
+        """Move a row to its partition of the shard index, if it still has `status`; False if not."""
+        try:
+            dynamodb_client().update_item(
+                TableName=self.table,
+                Key={"id": {"S": image_id}},
+                UpdateExpression="SET status_shard = :shard",
+                ConditionExpression="#status = :status",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":shard": {"S": status_shard}, ":status": {"S": status}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     # --- whole-store reads, for maintenance (never on a request's path) ------
+    def scan_rows(self, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """Every item of the images table, only `fields`: a Scan, which only a migration may use."""
+        names = {f"#f{n}": name for n, name in enumerate(fields)}
+        paginator = dynamodb_client().get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self.table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
+        )
+        for page in pages:
+            yield from (from_item(item) for item in page.get("Items", []))
+
     def iter_objects(self) -> Iterator[Any]:
         """Every object in the bucket ({"Key", "LastModified", "Size", ...}), a page of 1,000 at a time."""
         for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             yield from page.get("Contents", [])
 
     def iter_rows(self, status: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-        """Every row of one status, only `fields`, paging a Query on the status index (no Scan)."""
+        """Every row of one status, only `fields`, paging a Query on each shard of the shard index (no Scan)."""
         names = {f"#f{n}": name for n, name in enumerate(fields)}
         paginator = dynamodb_client().get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.table,
-            IndexName=layout.BY_STATUS_INDEX,
-            KeyConditionExpression="#status = :status",
-            ProjectionExpression=", ".join(names),
-            ExpressionAttributeNames={**names, "#status": "status"},
-            ExpressionAttributeValues={":status": {"S": status}},
-        )
-        for page in pages:
-            yield from (from_item(item) for item in page.get("Items", []))
+        for shard in range(get_settings().listing_shards):
+            pages = paginator.paginate(
+                TableName=self.table,
+                IndexName=layout.BY_SHARD_INDEX,
+                KeyConditionExpression="status_shard = :shard",
+                ProjectionExpression=", ".join(names),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":shard": {"S": layout.status_shard(status, shard)}},
+            )
+            for page in pages:
+                yield from (from_item(item) for item in page.get("Items", []))

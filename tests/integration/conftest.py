@@ -15,9 +15,12 @@ from deploy.resources import provision
 
 
 @contextmanager
-def moto_backend() -> Iterator[dict[str, Any]]:
-    """moto's S3 and DynamoDB, empty but for the bucket and tables, and an environment pointing at them."""
+def moto_backend(shards: int | None = None) -> Iterator[dict[str, Any]]:
+    """moto's S3 and DynamoDB, empty but for the bucket and tables, and an environment pointing at them
+    (with LISTING_SHARDS=`shards` when given)."""
     with pytest.MonkeyPatch.context() as patch:
+        if shards is not None:
+            patch.setenv("LISTING_SHARDS", str(shards))
         for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "PUBLIC_S3_ENDPOINT"):
             patch.delenv(name, raising=False)
         patch.setenv("AWS_ACCESS_KEY_ID", "testing")

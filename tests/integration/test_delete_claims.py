@@ -79,7 +79,7 @@ def test_a_failed_delete_releases_its_claim_so_a_retry_takes_over_at_once(
 ) -> None:
     image = upload("user=bob", "file=@sample.png").json()
     with monkeypatch.context() as patch:
-        patch.setattr(storage.ImageStore, "delete_object", lambda *_: (_ for _ in ()).throw(RuntimeError("S3 down")))
+        patch.setattr(storage.ImageStore, "delete_objects", lambda *_: (_ for _ in ()).throw(RuntimeError("S3 down")))
         assert call("DELETE", f"/delete/{image['id']}").status == 500
 
     [row] = stored(aws)[1]

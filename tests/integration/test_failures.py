@@ -54,7 +54,7 @@ def test_object_delete_failure_hides_the_image_and_a_retry_finishes(
 ) -> None:
     image = upload("user=bob", "file=@sample.png").json()
     with monkeypatch.context() as patch:
-        patch.setattr(storage.ImageStore, "delete_object", failing("DeleteObject"))
+        patch.setattr(storage.ImageStore, "delete_objects", failing("DeleteObjects"))
         assert_clean_500(call("DELETE", f"/delete/{image['id']}"))
 
     # The row is a tombstone: out of the listing and of /view, the object still there for the retry.

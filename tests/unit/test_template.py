@@ -29,6 +29,7 @@ ACTIONS = {
     ("s3", "get_object"): {"s3:GetObject"},
     ("s3", "head_object"): {"s3:GetObject", "s3:ListBucket"},  # a missing key is 404 only with ListBucket
     ("s3", "delete_object"): {"s3:DeleteObject"},
+    ("s3", "delete_objects"): {"s3:DeleteObject"},  # S3 checks DeleteObject for each key
     ("s3", "generate_presigned_post"): {"s3:PutObject"},
     ("s3", "generate_presigned_url"): {"s3:GetObject"},  # of get_object only (checked below)
     ("s3", "get_paginator"): {"s3:ListBucket"},  # list_objects_v2
