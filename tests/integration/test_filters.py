@@ -1,11 +1,12 @@
 """Every /list filter alone and combined, on 300 images, checked against a brute-force filter.
 
-One moto backend per shard count (1, 4 and 16 shards of the all-images listing): the
-gallery is built once for each, and every test runs against each.
+One moto backend for the whole module: the gallery is built once, then every test runs
+with 1, 4 and 16 shards of the all-images listing (`make migrate` moves the rows between).
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ import pytest
 from app import storage
 from app.logic import images, listing, uploads
 from app.models import UploadForm
+from ops import maintenance
 from tests.images import image_bytes
 from tests.integration.conftest import moto_backend
 from tests.integration.lambda_client import all_pages, call, next_query
@@ -26,11 +28,22 @@ DAY_MS = 86_400_000
 T0 = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp() * 1000)
 
 
-@pytest.fixture(scope="module", params=[1, 4, 16], ids=lambda n: f"{n}-shards")
-def aws(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def aws() -> Iterator[dict[str, Any]]:
     """This module's own moto backend (overrides the per-test one of conftest)."""
-    with moto_backend(shards=request.param) as clients:
+    with moto_backend() as clients:
         yield clients
+
+
+@pytest.fixture(scope="module", autouse=True, params=[1, 4, 16], ids=lambda n: f"{n}-shards")
+def shards(request: pytest.FixtureRequest, gallery: list[dict[str, Any]]) -> Iterator[int]:
+    """The gallery spread over this many shards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LISTING_SHARDS", str(request.param))
+        storage.reset_clients()  # and settings; new clients also forget the tests' hooks (migrate Scans)
+        maintenance.migrate(out=io.StringIO())
+        yield request.param
+    storage.reset_clients()
 
 
 @pytest.fixture(scope="module")
