@@ -99,7 +99,10 @@ def routes(api: Api, floor: dict[str, Call] | None = None) -> dict[str, Any]:
     floor = floor or {}
 
     def upload() -> str:
-        response = session.post(f"{url}/upload", data={"user": "bench", "tags": "bench"}, files={"file": SAMPLE})
+        # A new image each time (bytes after IEND, which decoders ignore): a repeat of the same bytes
+        # by the same user takes the longer path that finds who holds them (docs/capacity.md).
+        image = SAMPLE + os.urandom(16)
+        response = session.post(f"{url}/upload", data={"user": "bench", "tags": "bench"}, files={"file": image})
         response.raise_for_status()
         return str(response.json()["id"])
 
@@ -171,7 +174,10 @@ def localstack_tables(shards: int) -> Iterator[None]:
     finally:
         for table in names.values():
             dynamodb.delete_table(TableName=table)
-        s3.delete_bucket(Bucket=os.environ["IMAGES_BUCKET"])
+        bucket = os.environ["IMAGES_BUCKET"]
+        for leftover in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=leftover["Key"])
+        s3.delete_bucket(Bucket=bucket)
         for name in (*names, "AWS_ENDPOINT_URL", "IMAGES_BUCKET", "LISTING_SHARDS"):
             os.environ.pop(name, None)
         storage.reset_clients()
@@ -367,6 +373,8 @@ def main() -> int:
         report["routes_local_server"] = routes(api)
     report["routes_localstack"] = routes_on_localstack()
     if "skipped" not in report["routes_localstack"]:
+        report["calls_localstack"] = calls_on_localstack()
+    if "skipped" not in report["routes_localstack"]:
         report["cold_start_localstack"] = cold_request(localstack_api())
     report["list_at_scale"] = listing_at_scale()
     report["cold_import_ms"] = cold_import()
@@ -379,6 +387,40 @@ def main() -> int:
     OUT.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     return 0
+
+
+def calls_on_localstack() -> dict[str, Any]:
+    """What LocalStack itself takes to answer each kind of call the routes make, from this process:
+    a route's time over the floor is mostly its sequential calls (docs/capacity.md) times these."""
+    from app import storage
+    from app.logic.images import new_row, with_status
+    from app.settings import get_settings
+
+    repeat = 15 if SHORT else 40
+    with localstack_tables(1):
+        fill(150, 0)
+        settings, s3, dynamodb = get_settings(), storage.s3_client(), storage.dynamodb_client()
+        row = storage.to_item(with_status(new_row("bench", "", "a.png", [], "ready"), "ready"))
+        key = {"id": row["id"]}
+        dynamodb.put_item(TableName=settings.table, Item=row)
+        query: dict[str, Any] = {
+            "TableName": settings.table, "IndexName": "by-status-shard", "Limit": 101,
+            "KeyConditionExpression": "status_shard = :s", "ExpressionAttributeValues": {":s": row["status_shard"]},
+        }  # fmt: skip
+        pair: list[Any] = [
+            {"Put": {"TableName": settings.table, "Item": {**row, "id": {"S": f"{row['id']['S']}{n}"}}}} for n in (1, 2)
+        ]
+        keys: Any = {"Objects": [{"Key": f"k{n}"} for n in range(3)], "Quiet": True}
+        calls = {
+            "GetItem": lambda: dynamodb.get_item(TableName=settings.table, Key=key, ConsistentRead=True),
+            "Query (101 rows)": lambda: dynamodb.query(**query),
+            "PutItem": lambda: dynamodb.put_item(TableName=settings.table, Item=row),
+            "TransactWriteItems (2 puts)": lambda: dynamodb.transact_write_items(TransactItems=pair),
+            "DeleteItem": lambda: dynamodb.delete_item(TableName=settings.table, Key={"id": {"S": "none"}}),
+            "PutObject (300 B)": lambda: s3.put_object(Bucket=settings.bucket, Key="k0", Body=SAMPLE),
+            "DeleteObjects (3 keys)": lambda: s3.delete_objects(Bucket=settings.bucket, Delete=keys),
+        }
+        return {name: timed(call, repeat) for name, call in calls.items()}
 
 
 def routes_on_localstack() -> dict[str, Any]:
@@ -398,7 +440,7 @@ def routes_on_localstack() -> dict[str, Any]:
 def print_table(report: dict[str, Any]) -> None:
     host = report["machine"]
     print(f"Benchmark on {host['cpu']}, {host['cores']} cores, Python {host['python']}")
-    sections = ("routes_local_server", "routes_localstack", "list_at_scale")
+    sections = ("routes_local_server", "routes_localstack", "calls_localstack", "list_at_scale")
     for section in (name for name in sections if name in report):
         print(f"\n{section}")
         for name, stats in report[section].items():

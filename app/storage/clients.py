@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -77,6 +78,11 @@ def dynamodb_client() -> DynamoDBClient:
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=MAX_PARALLEL, thread_name_prefix="aws")
+
+
+# A forked child has none of its parent's threads: work submitted to the inherited pool would
+# wait forever (the bomb runner forks a warm handler per case). The child makes its own.
+os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 def outcomes(calls: list[Callable[[], T]]) -> list[T | Exception]:
