@@ -1,9 +1,10 @@
 """The storage adapter: the only package that talks to S3 and DynamoDB.
 
-store.py    ImageStore: objects and rows, as app/layout.py lays them out
-dynamo.py   rows to and from DynamoDB items; time-ordered queries
-clients.py  the boto3 clients, one of each per execution environment; calls run at once
-shards.py   several index partitions merged into one time-ordered page
+store.py      ImageStore: objects and rows, as app/layout.py lays them out
+inventory.py  every object and every row, for maintenance (ImageStore has them as methods)
+shards.py     several index partitions merged into one time-ordered page
+dynamo.py     rows to and from DynamoDB items; time-ordered queries
+clients.py    the boto3 clients, one of each per execution environment; calls run at once
 """
 
 from app.storage import shards

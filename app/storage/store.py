@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,13 +18,14 @@ from app.settings import get_settings
 from app.storage import shards
 from app.storage.clients import dynamodb_client, in_parallel, presign_client, s3_client
 from app.storage.dynamo import TimeQuery, content_put, failed_check, from_item, tag_key, to_item
+from app.storage.inventory import Inventory
 
 
 class ContentTakenError(Exception):
     """Another image of the same user holds these bytes (the content item's condition failed)."""
 
 
-class ImageStore:
+class ImageStore(Inventory):
     """Objects in one bucket and their rows in one table."""
 
     def __init__(self) -> None:
@@ -237,35 +238,3 @@ class ImageStore:
                 return False
             raise
         return True
-
-    # --- whole-store reads, for maintenance (never on a request's path) ------
-    def scan_rows(self, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-        """Every item of the images table, only `fields`: a Scan, which only a migration may use."""
-        names = {f"#f{n}": name for n, name in enumerate(fields)}
-        paginator = dynamodb_client().get_paginator("scan")
-        pages = paginator.paginate(
-            TableName=self.table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
-        )
-        for page in pages:
-            yield from (from_item(item) for item in page.get("Items", []))
-
-    def iter_objects(self) -> Iterator[Any]:
-        """Every object in the bucket ({"Key", "LastModified", "Size", ...}), a page of 1,000 at a time."""
-        for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            yield from page.get("Contents", [])
-
-    def iter_rows(self, status: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-        """Every row of one status, only `fields`, paging a Query on each shard of the shard index (no Scan)."""
-        names = {f"#f{n}": name for n, name in enumerate(fields)}
-        paginator = dynamodb_client().get_paginator("query")
-        for shard in range(get_settings().listing_shards):
-            pages = paginator.paginate(
-                TableName=self.table,
-                IndexName=layout.BY_SHARD_INDEX,
-                KeyConditionExpression="status_shard = :shard",
-                ProjectionExpression=", ".join(names),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":shard": {"S": layout.status_shard(status, shard)}},
-            )
-            for page in pages:
-                yield from (from_item(item) for item in page.get("Items", []))

@@ -1,0 +1,49 @@
+"""Whole-store reads, for maintenance (reconcile, migrate): never on a request's path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from app import layout
+from app.settings import get_settings
+from app.storage.clients import dynamodb_client, s3_client
+from app.storage.dynamo import from_item
+
+
+class Inventory:
+    """Every object and every row, a page at a time; ImageStore has these as methods."""
+
+    bucket: str
+    table: str
+
+    def scan_rows(self, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """Every item of the images table, only `fields`: a Scan, which only a migration may use."""
+        names = {f"#f{n}": name for n, name in enumerate(fields)}
+        paginator = dynamodb_client().get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self.table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
+        )
+        for page in pages:
+            yield from (from_item(item) for item in page.get("Items", []))
+
+    def iter_objects(self) -> Iterator[Any]:
+        """Every object in the bucket ({"Key", "LastModified", "Size", ...}), a page of 1,000 at a time."""
+        for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            yield from page.get("Contents", [])
+
+    def iter_rows(self, status: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """Every row of one status, only `fields`, paging a Query on each shard of the shard index (no Scan)."""
+        names = {f"#f{n}": name for n, name in enumerate(fields)}
+        paginator = dynamodb_client().get_paginator("query")
+        for shard in range(get_settings().listing_shards):
+            pages = paginator.paginate(
+                TableName=self.table,
+                IndexName=layout.BY_SHARD_INDEX,
+                KeyConditionExpression="status_shard = :shard",
+                ProjectionExpression=", ".join(names),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":shard": {"S": layout.status_shard(status, shard)}},
+            )
+            for page in pages:
+                yield from (from_item(item) for item in page.get("Items", []))
