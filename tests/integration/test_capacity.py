@@ -111,9 +111,9 @@ ROW |= {"created_at": 1_780_000_000, "tags": []}
 
 @pytest.fixture(params=[1, 4, 16], ids=lambda n: f"{n}-shards")
 def filled(request: pytest.FixtureRequest) -> Iterator[list[str]]:
-    """2,000 ready rows with random ids (as uploads make them), in a table of `request.param` shards."""
+    """1,500 ready rows with random ids (as uploads make them), in a table of `request.param` shards."""
     with moto_backend(shards=request.param) as clients:
-        ids = [str(uuid.uuid4()) for _ in range(2000)]
+        ids = [str(uuid.uuid4()) for _ in range(1500)]
         base = 1_780_000_000_000
         for first in range(0, len(ids), 25):
             rows = [
@@ -140,7 +140,7 @@ def test_rows_spread_evenly_and_a_page_reads_what_the_model_says(filled: list[st
     )
     rows_read, queries = [], []
     query: dict[str, str] | None = {"limit": "100"}
-    for _ in range(15):
+    for _ in range(12):
         reads.clear()
         reply = call("GET", "/list", query=query)
         assert len(reply.json()) == 100
