@@ -237,7 +237,7 @@ def listing_at_scale() -> dict[str, Any]:
     from app.handler import lambda_handler
     from app.storage import dynamodb_client
 
-    sizes = (1_000, 10_000) if SHORT else (1_000, 10_000, 50_000)
+    sizes = (1_000,) if SHORT else (1_000, 10_000, 50_000)
     try:
         localstack_api()
         backend, store = "localstack", localstack_tables
