@@ -52,8 +52,8 @@ def read_page(
     furthest position every partition has been read to.
     """
     parts = [_Partition(q.request()) for q in queries]
-    for part, q in zip(parts, queries, strict=True):
-        if after is not None:
+    if after is not None:
+        for part, q in zip(parts, queries, strict=True):
             part.request["ExclusiveStartKey"] = q.start_key(after)
     newest_first = queries[0].newest_first
     filtered = "FilterExpression" in parts[0].request
@@ -100,7 +100,7 @@ def _read(query: Query, parallel: Parallel, parts: list[_Partition], wanted: int
         part.rows.extend(from_item(item) for item in response.get("Items", []))
         last = response.get("LastEvaluatedKey")
         if last:
-            part.request = {**part.request, "ExclusiveStartKey": last}
+            part.request["ExclusiveStartKey"] = last
             part.frontier = last["sort_key"]["S"]
         else:
             part.done = True
