@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from app.observability import logger, publish_metrics
+from app.observability import log_memory, logger, publish_metrics
 from app.settings import SERVICE, get_settings
 from app.web.resolver import app
 
@@ -27,6 +27,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return app.resolve(event, context)
     finally:
         publish_metrics()
+        log_memory()
 
 
 if get_settings().tracing:  # imported only then: aws-xray-sdk costs cold start where nobody reads traces

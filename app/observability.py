@@ -6,6 +6,10 @@ Metrics are CloudWatch embedded-metric lines; the local server and the tests
 turn them off with POWERTOOLS_METRICS_DISABLED so they cost nothing there.
 """
 
+import os
+import resource
+import sys
+
 from aws_lambda_powertools import Logger, Metrics
 
 from app.settings import SERVICE
@@ -13,6 +17,9 @@ from app.settings import SERVICE
 # POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL and POWERTOOLS_METRICS_NAMESPACE override these.
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="ImageApi", service=SERVICE)
+MEMORY_MESSAGE = "memory"  # bench/soak.py finds the lines by this message
+_PAGE_MIB = os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+_MAXRSS_MIB = 1 / (1024 * 1024) if sys.platform == "darwin" else 1 / 1024  # ru_maxrss: bytes there, KiB on Linux
 
 
 def publish_metrics() -> None:
@@ -25,3 +32,19 @@ def publish_metrics() -> None:
     if metrics.metric_set:
         metrics.flush_metrics()
     metrics.clear_metrics()
+
+
+def log_memory() -> None:
+    """One line per invocation with the execution environment's memory, in MiB: resident now (`rss_mib`,
+    Linux only) and its peak so far (`max_rss_mib`, what Lambda's REPORT line calls Max Memory Used).
+
+    `make soak` reads these to see an environment's memory grow, or not, over thousands of
+    requests; on AWS they are the same lines in CloudWatch Logs. A file read and a syscall: a few µs.
+    """
+    try:
+        with open("/proc/self/statm", "rb") as statm:  # size, resident, ...: in pages
+            rss: float | None = round(int(statm.read().split()[1]) * _PAGE_MIB, 1)
+    except OSError:  # not Linux (a local server on macOS)
+        rss = None
+    peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _MAXRSS_MIB, 1)
+    logger.info(MEMORY_MESSAGE, extra={"rss_mib": rss, "max_rss_mib": peak})
