@@ -6,10 +6,6 @@ Metrics are CloudWatch embedded-metric lines; the local server and the tests
 turn them off with POWERTOOLS_METRICS_DISABLED so they cost nothing there.
 """
 
-import os
-import resource
-import sys
-
 from aws_lambda_powertools import Logger, Metrics
 
 from app.settings import SERVICE
@@ -18,8 +14,7 @@ from app.settings import SERVICE
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="ImageApi", service=SERVICE)
 MEMORY_MESSAGE = "memory"  # bench/soak.py finds the lines by this message
-_PAGE_MIB = os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
-_MAXRSS_MIB = 1 / (1024 * 1024) if sys.platform == "darwin" else 1 / 1024  # ru_maxrss: bytes there, KiB on Linux
+_MEMORY_FIELDS = {b"VmRSS:": "rss_mib", b"VmHWM:": "max_rss_mib"}  # lines of /proc/self/status, in kB
 
 
 def publish_metrics() -> None:
@@ -35,16 +30,21 @@ def publish_metrics() -> None:
 
 
 def log_memory() -> None:
-    """One line per invocation with the execution environment's memory, in MiB: resident now (`rss_mib`,
-    Linux only) and its peak so far (`max_rss_mib`, what Lambda's REPORT line calls Max Memory Used).
+    """One line per invocation with the execution environment's memory in MiB: resident now (`rss_mib`)
+    and the peak of this process (`max_rss_mib`, what Lambda's REPORT line calls Max Memory Used).
 
-    `make soak` reads these to see an environment's memory grow, or not, over thousands of
-    requests; on AWS they are the same lines in CloudWatch Logs. A file read and a syscall: a few µs.
+    `make soak` reads these to see whether an environment's memory grows over thousands of
+    requests; on AWS they are the same lines in CloudWatch Logs. One read of a small file: tens of µs.
+    The kernel's VmHWM rather than getrusage's ru_maxrss, which keeps the peak of whatever process
+    forked and exec'd this one (LocalStack's, in its host mode).
     """
+    memory: dict[str, float | None] = {"rss_mib": None, "max_rss_mib": None}  # None: not Linux
     try:
-        with open("/proc/self/statm", "rb") as statm:  # size, resident, ...: in pages
-            rss: float | None = round(int(statm.read().split()[1]) * _PAGE_MIB, 1)
-    except OSError:  # not Linux (a local server on macOS)
-        rss = None
-    peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _MAXRSS_MIB, 1)
-    logger.info(MEMORY_MESSAGE, extra={"rss_mib": rss, "max_rss_mib": peak})
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                name = _MEMORY_FIELDS.get(line[:6])
+                if name:  # "VmRSS:\t  69308 kB"
+                    memory[name] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    logger.info(MEMORY_MESSAGE, extra=memory)

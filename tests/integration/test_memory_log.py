@@ -20,7 +20,7 @@ def test_each_invocation_logs_its_memory_once(aws: dict[str, Any], caplog: pytes
     assert len(lines) == 2
     for line in lines:
         rss, peak = line.__dict__["rss_mib"], line.__dict__["max_rss_mib"]  # set by extra=
-        # This process stands for the environment: a Python of tens of MiB at least.
-        assert 10 < peak < 4096
-        if sys.platform.startswith("linux"):  # the kernel updates the peak lazily: "about", not "at most"
-            assert 10 < rss < peak + 16
+        if sys.platform.startswith("linux"):  # this process stands for the environment: tens of MiB at least
+            assert 10 < rss <= peak < 4096
+        else:  # no /proc: said, not guessed
+            assert (rss, peak) == (None, None)
