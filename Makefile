@@ -12,15 +12,15 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending bench lint format openapi clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending bench lint format openapi lock clean
 
 help: ## List the commands
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# From the lock alone: every package pinned and its hash checked (pip too: the lock has it).
+$(VENV)/.installed: requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
 venv: $(VENV)/.installed ## Create .venv with everything tests and tools need
@@ -123,6 +123,15 @@ format: $(VENV)/.installed ## Apply ruff's fixes and formatting
 
 openapi: $(VENV)/.installed ## Regenerate openapi.json from the code (a test fails when it is stale)
 	$(BIN)/python -m app.web.resolver > openapi.json
+
+# The Lambda's lock is resolved for its runtime (python3.12, manylinux), not for this host; each lock
+# has the hashes of every file of a version, so arm64 installs from it too. uv keeps the versions
+# a lock already has: LOCK_ARGS="--upgrade-package NAME" (or --upgrade) moves them.
+UV_COMPILE := $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" $(LOCK_ARGS)
+
+lock: $(VENV)/.installed ## Regenerate requirements.lock and requirements-dev.lock after editing requirements*.txt
+	$(UV_COMPILE) --python-version 3.12 --python-platform x86_64-manylinux_2_28 -o requirements.lock requirements.txt
+	$(UV_COMPILE) --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements-dev.lock requirements-dev.txt
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
