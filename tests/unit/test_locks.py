@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from deploy.package import shipped
+
 ROOT = Path(__file__).parents[2]
 # Each human-edited list of direct requirements, and the lock `make lock` makes of it.
 LOCKS = {"requirements.txt": "requirements.lock", "requirements-dev.txt": "requirements-dev.lock"}
@@ -72,3 +74,23 @@ def test_direct_requirements_are_locked_at_their_version(requirements_name: str,
 
 def test_the_zip_has_no_boto3() -> None:
     assert "boto3" not in entries(ROOT / "requirements.lock")  # the Lambda runtime has it
+
+
+@pytest.mark.parametrize(
+    ("path", "kept"),
+    [
+        ("pydantic/main.py", True),
+        ("pydantic-2.14.3.dist-info/METADATA", True),  # importlib.metadata.version() reads it
+        ("pydantic-2.14.3.dist-info/RECORD", False),  # hashes bin/'s scripts, which name the interpreter
+        ("pydantic-2.14.3.dist-info/INSTALLER", False),
+        ("pydantic-2.14.3.dist-info/REQUESTED", False),
+        ("pydantic-2.14.3.dist-info/direct_url.json", False),
+        ("bin/jp.py", False),
+        ("botocore/client.py", False),  # the runtime's
+        ("botocore-1.44.8.dist-info/METADATA", False),
+        ("PIL/__pycache__/Image.cpython-312.pyc", False),
+        ("web/v1.py", True),
+    ],
+)
+def test_what_the_zip_keeps(path: str, kept: bool) -> None:
+    assert shipped(Path(path)) is kept
