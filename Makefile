@@ -12,7 +12,7 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending bench lint format openapi lock clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending bench lint format openapi lock audit clean
 
 help: ## List the commands
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -132,6 +132,9 @@ UV_COMPILE := $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-c
 lock: $(VENV)/.installed ## Regenerate requirements.lock and requirements-dev.lock after editing requirements*.txt
 	$(UV_COMPILE) --python-version 3.12 --python-platform x86_64-manylinux_2_28 -o requirements.lock requirements.txt
 	$(UV_COMPILE) --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements-dev.lock requirements-dev.txt
+
+audit: $(VENV)/.installed ## Known vulnerabilities in both locks (exit 1: one has a fix; 2: no database answered)
+	$(BIN)/python -m ops.audit requirements.lock requirements-dev.lock
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
