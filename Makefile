@@ -12,7 +12,7 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending bench lint format openapi lock audit clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending bench soak lint format openapi lock audit clean
 
 help: ## List the commands
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -110,6 +110,10 @@ pending: $(VENV)/.installed ## Direct uploads pending for over a day on LocalSta
 
 bench: $(VENV)/.installed ## Benchmark: latency per route, listing at scale, cold start, memory (BENCH_SHORT=1: quick)
 	$(BIN)/python -m bench
+
+# SOAK_SECONDS and SOAK_CLIENTS reach it from make's command line or the environment alike.
+soak: $(VENV)/.installed ## Soak on LocalStack: mixed load, then Lambda memory and reconcile verdicts [SOAK_SECONDS=120 SOAK_CLIENTS=16]
+	$(BIN)/python -m bench.soak
 
 lint: $(VENV)/.installed ## ruff, ruff format --check, mypy, cfn-lint
 	$(BIN)/ruff check .
