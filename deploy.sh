@@ -150,6 +150,11 @@ while read -r table spec <&3; do
     cli dynamodb update-table --cli-input-json "$update"
   done 4< <($AWS_CLI dynamodb describe-table --table-name "$table" --output json | resources retired-indexes)
 done 3< <(resources table-specs)
+# Idempotency records delete themselves once expired (DynamoDB's time to live).
+if [ "$(query dynamodb describe-time-to-live --table-name "$IDEMPOTENCY_TABLE" \
+  --query TimeToLiveDescription.TimeToLiveStatus)" != ENABLED ]; then
+  cli dynamodb update-time-to-live --cli-input-json "$(resources time-to-live)"
+fi
 
 # --- 3. identity ---
 step "Role $ROLE_NAME"

@@ -68,6 +68,12 @@ class DuplicateImageError(ConflictError):
         self.image_id = image_id
 
 
+class IdempotencyKeyReusedError(DomainError):
+    """An Idempotency-Key already stands for a different request: a retry must repeat its request exactly."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
 class NotUploadedError(ConflictError):
     """A direct upload whose file is not in S3 (yet, or ever)."""
 

@@ -173,6 +173,31 @@ def tags_table_spec(table_name: str) -> dict[str, Any]:
     }
 
 
-def table_specs(images_table: str, tags_table: str) -> list[dict[str, Any]]:
+# The idempotency table holds one record per Idempotency-Key a client sent (app/web/idempotency.py,
+# through Powertools' Idempotency utility, whose attribute names these are): id
+# "<prefix>#<hash of scope, caller and key>", the answer, a hash of the request, and
+# IDEMPOTENCY_EXPIRY (epoch seconds), after which DynamoDB's time to live deletes it.
+IDEMPOTENCY_EXPIRY = "expiration"
+
+
+def idempotency_table_spec(table_name: str) -> dict[str, Any]:
+    """CreateTable arguments of the idempotency table."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+    }
+
+
+def time_to_live(idempotency_table: str) -> dict[str, Any]:
+    """UpdateTimeToLive arguments: records expire on their own (CreateTable cannot say so)."""
+    return {
+        "TableName": idempotency_table,
+        "TimeToLiveSpecification": {"Enabled": True, "AttributeName": IDEMPOTENCY_EXPIRY},
+    }
+
+
+def table_specs(images_table: str, tags_table: str, idempotency_table: str) -> list[dict[str, Any]]:
     """Every table the service needs, in creation order."""
-    return [images_table_spec(images_table), tags_table_spec(tags_table)]
+    return [images_table_spec(images_table), tags_table_spec(tags_table), idempotency_table_spec(idempotency_table)]

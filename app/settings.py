@@ -65,6 +65,7 @@ class Settings:
     bucket: str = field(default_factory=lambda: _str("IMAGES_BUCKET", "images-bucket"))
     table: str = field(default_factory=lambda: _str("IMAGES_TABLE", "images"))
     tags_table: str = field(default_factory=lambda: _str("TAGS_TABLE", "images-tags"))
+    idempotency_table: str = field(default_factory=lambda: _str("IDEMPOTENCY_TABLE", "images-idempotency"))
     region: str = field(default_factory=lambda: _str("AWS_REGION", _str("AWS_DEFAULT_REGION", "us-east-1")))
     # Where the Lambda talks to S3/DynamoDB (LocalStack sets it inside its Lambdas).
     endpoint_url: str = field(default_factory=lambda: _str("AWS_ENDPOINT_URL"))
@@ -81,6 +82,9 @@ class Settings:
     # Partitions the listing of all images is spread over (app/layout.py, docs/capacity.md): each
     # takes about 1,000 uploads a second on AWS, and a page of GET /list reads all of them.
     listing_shards: int = field(default_factory=lambda: _int("LISTING_SHARDS", 1))
+    # How long a write's Idempotency-Key is remembered: a retry within it gets the first answer.
+    # A day, as payment APIs keep theirs: long enough for a phone that queued the retry offline.
+    idempotency_expires_in: int = field(default_factory=lambda: _int("IDEMPOTENCY_EXPIRES_IN", 86_400))
     url_expires_in: int = field(default_factory=lambda: _int("URL_EXPIRES_IN", 3600))
     direct_upload_expires_in: int = field(default_factory=lambda: _int("DIRECT_UPLOAD_EXPIRES_IN", 900))
     # X-Ray tracing (the template sets TRACING=Active on the function); off, Tracer is not even imported.

@@ -7,6 +7,7 @@ deploy.sh, the local server and the Lambda reading the same source.
 
     env                      shell assignments of the names and settings deploy.sh needs
     table-specs              every table as "<name> <CreateTable JSON>", one per line
+    time-to-live             UpdateTimeToLive JSON: idempotency records expire on their own
     missing-indexes          reads DescribeTable JSON on stdin, prints one UpdateTable JSON per missing index
     retired-indexes          the same, one per index of an earlier release to drop (after make migrate)
     function-env [PUBLIC_S3_ENDPOINT]
@@ -46,6 +47,8 @@ def service_env() -> dict[str, str]:
         "IMAGES_BUCKET": settings.bucket,
         "IMAGES_TABLE": settings.table,
         "TAGS_TABLE": settings.tags_table,
+        "IDEMPOTENCY_TABLE": settings.idempotency_table,
+        "IDEMPOTENCY_EXPIRES_IN": str(settings.idempotency_expires_in),
         "MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
         "URL_EXPIRES_IN": str(settings.url_expires_in),
         "MAX_DIRECT_UPLOAD_BYTES": str(settings.max_direct_upload_bytes),
@@ -110,7 +113,11 @@ def function_env(public_s3_endpoint: str = "") -> dict[str, Any]:
 
 def table_specs() -> list[dict[str, Any]]:
     settings = get_settings()
-    return layout.table_specs(settings.table, settings.tags_table)
+    return layout.table_specs(settings.table, settings.tags_table, settings.idempotency_table)
+
+
+def time_to_live() -> dict[str, Any]:
+    return layout.time_to_live(get_settings().idempotency_table)
 
 
 def missing_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
@@ -231,6 +238,10 @@ def provision(s3: Any, dynamodb: Any) -> None:
         if spec["TableName"] not in tables:
             dynamodb.create_table(**spec)
             dynamodb.get_waiter("table_exists").wait(TableName=spec["TableName"])
+    ttl = time_to_live()
+    described = dynamodb.describe_time_to_live(TableName=ttl["TableName"])["TimeToLiveDescription"]
+    if described.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        dynamodb.update_time_to_live(**ttl)
 
 
 def usage(base_url: str, inspect: str, key_source: str = "") -> str:
@@ -269,6 +280,8 @@ def main(argv: list[str]) -> int:
     elif command == "table-specs":
         for spec in table_specs():
             print(spec["TableName"], json.dumps(spec))
+    elif command == "time-to-live":
+        print(json.dumps(time_to_live()))
     elif command == "missing-indexes":
         for request in missing_indexes(json.load(sys.stdin)):
             print(json.dumps(request))

@@ -95,6 +95,7 @@ describe() {
     echo "IMAGES_BUCKET=$(output Bucket)"
     echo "IMAGES_TABLE=$(output ImagesTable)"
     echo "TAGS_TABLE=$(output TagsTable)"
+    echo "IDEMPOTENCY_TABLE=$(output IdempotencyTable)"
   } >build/stack.env
   key_id="$(output ApiKeyId)"
   if [ -n "$key_id" ] && [ "$key_id" != None ]; then

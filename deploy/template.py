@@ -28,6 +28,7 @@ BUCKET_NAME = "${AWS::StackName}-images-${AWS::AccountId}-${AWS::Region}"
 # access to this log group, so naming it by the function would make a circle.
 FUNCTION_NAME = "${AWS::StackName}-function"
 LOG_GROUP = {"Fn::Sub": f"/aws/lambda/{FUNCTION_NAME}"}
+TABLES = ("ImagesTable", "TagsTable", "IdempotencyTable")  # logical names, in layout.table_specs' order
 
 
 def ref(name: str) -> dict[str, Any]:
@@ -69,6 +70,9 @@ def parameters() -> dict[str, Any]:
             **number(settings.listing_shards, "Partitions of the all-images listing (docs/capacity.md)", 1),
             "MaxValue": layout.MAX_SHARDS,
         },
+        "IdempotencyExpiresIn": number(
+            settings.idempotency_expires_in, "Seconds an Idempotency-Key is remembered (README: Retries)", 60
+        ),
         "UrlExpiresIn": number(settings.url_expires_in, "Seconds presigned URLs stay valid", 1),
         "DirectUploadExpiresIn": number(
             settings.direct_upload_expires_in, "Seconds a direct upload's form stays valid", 1
@@ -164,13 +168,14 @@ def storage() -> dict[str, Any]:
             "NotificationConfiguration": {"LambdaConfigurations": [_notification()]},
         },
     }
-    settings = get_settings()
     tables = {}
-    for logical, spec in zip(
-        ("ImagesTable", "TagsTable"), layout.table_specs(settings.table, settings.tags_table), strict=True
-    ):
+    specs = resources.table_specs()
+    ttl = resources.time_to_live()
+    for logical, spec in zip(TABLES, specs, strict=True):
         properties = {key: value for key, value in spec.items() if key != "TableName"}  # CloudFormation names it
         properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+        if spec["TableName"] == ttl["TableName"]:
+            properties["TimeToLiveSpecification"] = ttl["TimeToLiveSpecification"]
         tables[logical] = {"Type": "AWS::DynamoDB::Table", "Properties": properties}
     return {"ImagesBucket": bucket, **tables}
 
@@ -253,7 +258,12 @@ def users() -> dict[str, Any]:
 
 def function() -> dict[str, Any]:
     """The Lambdalith: the zip deploy/package.py builds, the environment app/settings.py reads."""
-    names = {"IMAGES_BUCKET": sub(BUCKET_NAME), "IMAGES_TABLE": ref("ImagesTable"), "TAGS_TABLE": ref("TagsTable")}
+    names = {
+        "IMAGES_BUCKET": sub(BUCKET_NAME),
+        "IMAGES_TABLE": ref("ImagesTable"),
+        "TAGS_TABLE": ref("TagsTable"),
+        "IDEMPOTENCY_TABLE": ref("IdempotencyTable"),
+    }
     limits = {
         "MAX_UPLOAD_BYTES": ref("MaxUploadBytes"),
         "MAX_DIRECT_UPLOAD_BYTES": ref("MaxDirectUploadBytes"),
@@ -265,6 +275,7 @@ def function() -> dict[str, Any]:
         "MAX_INLINE_BYTES": ref("MaxInlineBytes"),
         "MAX_LISTING_WINDOW": ref("MaxListingWindow"),
         "LISTING_SHARDS": ref("ListingShards"),
+        "IDEMPOTENCY_EXPIRES_IN": ref("IdempotencyExpiresIn"),
     }
     variables = {**names, **limits, "POWERTOOLS_SERVICE_NAME": SERVICE, "TRACING": ref("Tracing")}
     variables["PUBLIC_S3_ENDPOINT"] = ref("PublicS3Endpoint")
@@ -317,7 +328,7 @@ def function() -> dict[str, Any]:
 
 def _role() -> dict[str, Any]:
     bucket_arn = sub(f"arn:${{AWS::Partition}}:s3:::{BUCKET_NAME}")
-    tables = [arn("ImagesTable"), arn("TagsTable")]
+    tables = [arn(logical) for logical in TABLES]
     indexes = [join(arn("ImagesTable"), "/index/*"), join(arn("TagsTable"), "/index/*")]
     log_group = join(sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"), LOG_GROUP, ":*")
     statements = [
@@ -548,6 +559,7 @@ def outputs() -> dict[str, Any]:
         "Bucket": output(sub(BUCKET_NAME), "IMAGES_BUCKET"),
         "ImagesTable": output(ref("ImagesTable"), "IMAGES_TABLE"),
         "TagsTable": output(ref("TagsTable"), "TAGS_TABLE"),
+        "IdempotencyTable": output(ref("IdempotencyTable"), "IDEMPOTENCY_TABLE"),
         "FunctionName": output(ref("Function"), "The function"),
         "FailedEventsQueue": output(ref("FailedEvents"), "Where S3 events whose processing failed wait"),
         "ApiKeyId": output(ref("ApiKey"), "aws apigateway get-api-key --include-value --api-key <id>", "KeyRequired"),

@@ -32,21 +32,29 @@ from app.models import (
 )
 from app.settings import get_settings
 from app.storage import ImageStore
-from app.web import auth, openapi, requests
+from app.web import auth, openapi, requests, retries
 
 router = APIGatewayRouter()
 
 
 @router.post(
-    "/upload", summary="Upload an image", responses=openapi.responses(201, UploadResult, 400, 401, 403, 413, 415)
+    "/upload",
+    summary="Upload an image",
+    responses=openapi.responses(201, UploadResult, 400, 401, 403, 409, 413, 415, 422),
 )
 def upload() -> Response[UploadResult]:
     settings = get_settings()
     form, file = requests.multipart_form(router.current_event, UploadForm, settings.max_upload_bytes)
-    user = access.uploader(auth.caller(router), form.user)
-    row = uploads.store_upload(ImageStore(), user, form.description, file.filename, form.tags, file.data)
-    body = UploadResult(bucket=settings.bucket, **row)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
+    caller = auth.caller(router)
+    user = access.uploader(caller, form.user)
+
+    def answer() -> Response[UploadResult]:
+        row = uploads.store_upload(ImageStore(), user, form.description, file.filename, form.tags, file.data)
+        body = UploadResult(bucket=settings.bucket, **row)
+        return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
+
+    request = {**form.model_dump(), "user": user, "filename": file.filename, "file": retries.fingerprint(file.data)}
+    return retries.once(router, caller, request, answer)
 
 
 @router.get(
@@ -122,11 +130,16 @@ def view(
 @router.delete(
     "/delete/<image_id>",
     summary="Delete an image: its object and its row",
-    responses=openapi.responses(200, DeleteResult, 401, 403, 404, 409),
+    responses=openapi.responses(200, DeleteResult, 401, 403, 404, 409, 422),
 )
-def delete(image_id: str) -> DeleteResult:
-    row = deletes.delete_image(ImageStore(), image_id, auth.caller(router))
-    return DeleteResult(deleted=row["id"], key=row["key"])
+def delete(image_id: str) -> Response[DeleteResult]:
+    caller = auth.caller(router)
+
+    def answer() -> Response[DeleteResult]:
+        row = deletes.delete_image(ImageStore(), image_id, caller)
+        return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, DeleteResult(deleted=row["id"], key=row["key"]))
+
+    return retries.once(router, caller, {"id": image_id}, answer)
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     HTTPBearer,
     MediaType,
     OpenAPI,
+    Parameter,
     RequestBody,
     Schema,
     Server,
@@ -48,6 +49,7 @@ _ERRORS = {
     "or the user stored these bytes already (DUPLICATE_IMAGE)",
     413: "File over MAX_UPLOAD_BYTES, or an image over a decoding limit (IMAGE_TOO_LARGE)",
     415: "Not a JPEG, PNG, GIF or WebP image",
+    422: "This Idempotency-Key was sent with a different request (IDEMPOTENCY_KEY_REUSED)",
     500: "Unexpected; quote the request id",
 }
 
@@ -62,6 +64,17 @@ _V1_SERVER_ERROR = {
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V1ErrorBody"}}},
 }
 V1_ERRORS = V1ErrorBody  # /v1/images answers every error in its own shape
+# Every write that documents the 422 of a reused key takes the header (app/web/retries.py).
+IDEMPOTENCY_KEY = Parameter.model_validate(
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Any unique string (a UUID): a retry with the same key and request gets the first answer, "
+        "with Idempotent-Replayed: true, and nothing is written twice",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    }
+)
 
 
 def responses(status: int, model: Any, *errors: int, error_model: type[Any] = ErrorBody) -> dict[int, Any]:
@@ -106,7 +119,10 @@ class DocumentedResolver(APIGatewayRestResolver):
         for path, path_item in (schema.paths or {}).items():
             for operation in (path_item.get, path_item.post, path_item.delete):
                 if operation is not None and operation.responses:
-                    operation.responses.pop(422, None)
+                    if getattr(operation.responses.get(422), "description", None) != _ERRORS[422]:
+                        operation.responses.pop(422, None)  # Powertools' own, never answered here
+                    else:
+                        operation.parameters = [*(operation.parameters or []), IDEMPOTENCY_KEY]
                     operation.responses[500] = _V1_SERVER_ERROR if path.startswith("/v1/") else _SERVER_ERROR
         if schema.components and schema.components.schemas:
             for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):

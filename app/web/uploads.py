@@ -11,7 +11,7 @@ from app.layout import REJECTED
 from app.logic import access, direct_uploads
 from app.models import DirectUploadRequest, DirectUploadResult, ImageDetail, PresignedPost
 from app.storage import ImageStore
-from app.web import auth, openapi, requests
+from app.web import auth, openapi, requests, retries
 from app.web.images import detail
 
 router = APIGatewayRouter()
@@ -20,17 +20,24 @@ router = APIGatewayRouter()
 @router.post(
     "/uploads",
     summary="Start a direct upload to S3 (large files): returns a presigned POST",
-    responses=openapi.responses(201, DirectUploadResult, 400, 401, 403, 413, 415),
+    responses=openapi.responses(201, DirectUploadResult, 400, 401, 403, 409, 413, 415, 422),
 )
 def start_upload() -> Response[DirectUploadResult]:
     request = requests.json_body(router.current_event, DirectUploadRequest)
-    user = access.uploader(auth.caller(router), request.user)
-    row, post, expires_in = direct_uploads.start_direct_upload(
-        ImageStore(), user, request.description, request.filename, request.content_type, request.size,
-        request.tags,
-    )  # fmt: skip
-    result = DirectUploadResult(id=row["id"], upload=PresignedPost(**post), expires_in=expires_in)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, result, {"Location": f"view/{row['id']}"})
+    caller = auth.caller(router)
+    user = access.uploader(caller, request.user)
+
+    def answer() -> Response[DirectUploadResult]:
+        row, post, expires_in = direct_uploads.start_direct_upload(
+            ImageStore(), user, request.description, request.filename, request.content_type, request.size,
+            request.tags,
+        )  # fmt: skip
+        result = DirectUploadResult(id=row["id"], upload=PresignedPost(**post), expires_in=expires_in)
+        headers = {"Location": f"view/{row['id']}"}
+        return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, result, headers)
+
+    # A replay answers the same form: it stays valid for expires_in from the first answer.
+    return retries.once(router, caller, {**request.model_dump(mode="json"), "user": user}, answer)
 
 
 @router.post(

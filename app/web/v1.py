@@ -35,7 +35,7 @@ from app.v1_models import (
     V1UploadRequest,
     V1UploadResult,
 )
-from app.web import auth, openapi, requests
+from app.web import auth, openapi, requests, retries
 
 PREFIX = "/v1/"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -51,19 +51,26 @@ def serves(path: str) -> bool:
 @router.post(
     "/v1/images",
     summary="Upload an image as base64 JSON",
-    responses=openapi.responses(201, V1UploadResult, 400, 401, 403, 409, error_model=openapi.V1_ERRORS),
+    responses=openapi.responses(201, V1UploadResult, 400, 401, 403, 409, 422, error_model=openapi.V1_ERRORS),
 )
 def create_image() -> Response[V1UploadResult]:
     settings = get_settings()
     request = requests.json_body(router.current_event, V1UploadRequest)
     data = requests.base64_file(request.file, settings.max_upload_bytes)
-    user = access.uploader(auth.caller(router), request.user_id, "user_id")
-    row = uploads.store_upload(
-        ImageStore(), user, request.description or "", request.image_name, request.tags, data, unique=True
-    )
-    body = V1UploadResult(**v1_fields(row))
-    # Relative to /v1/images, "images/<id>" is /v1/images/<id>, whatever prefix the stage adds.
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, {"Location": f"images/{row['id']}"})
+    caller = auth.caller(router)
+    user = access.uploader(caller, request.user_id, "user_id")
+
+    def answer() -> Response[V1UploadResult]:
+        row = uploads.store_upload(
+            ImageStore(), user, request.description or "", request.image_name, request.tags, data, unique=True
+        )
+        body = V1UploadResult(**v1_fields(row))
+        # Relative to /v1/images, "images/<id>" is /v1/images/<id>, whatever prefix the stage adds.
+        headers = {"Location": f"images/{row['id']}"}
+        return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, headers)
+
+    fields = {**request.model_dump(exclude={"file"}), "user_id": user, "file": retries.fingerprint(data)}
+    return retries.once(router, caller, fields, answer)
 
 
 @router.get(
@@ -145,11 +152,16 @@ router.get(
 @router.delete(
     "/v1/images/<image_id>",
     summary="Delete an image",
-    responses=openapi.responses(200, V1DeleteResult, 401, 403, 404, 409, error_model=openapi.V1_ERRORS),
+    responses=openapi.responses(200, V1DeleteResult, 401, 403, 404, 409, 422, error_model=openapi.V1_ERRORS),
 )
-def delete_image(image_id: str) -> V1DeleteResult:
-    row = deletes.delete_image(ImageStore(), image_id, auth.caller(router))
-    return V1DeleteResult(image_id=row["id"])
+def delete_image(image_id: str) -> Response[V1DeleteResult]:
+    caller = auth.caller(router)
+
+    def answer() -> Response[V1DeleteResult]:
+        row = deletes.delete_image(ImageStore(), image_id, caller)
+        return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, V1DeleteResult(image_id=row["id"]))
+
+    return retries.once(router, caller, {"id": image_id}, answer)
 
 
 def v1_fields(row: dict[str, Any]) -> dict[str, Any]:

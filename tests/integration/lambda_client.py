@@ -35,6 +35,10 @@ class LambdaContext(PowertoolsContext):
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:image-api"
     aws_request_id = "lambda-request-id"
 
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000  # a minute left: an idempotency record in progress holds its key that long
+
 
 def invoke(event: dict[str, Any]) -> Reply:
     from app.handler import lambda_handler
@@ -53,10 +57,10 @@ def call(method: str, path: str, **kwargs: Any) -> Reply:
     return invoke(proxy_event(method, path, **kwargs))
 
 
-def upload(*fields: str) -> Reply:
+def upload(*fields: str, headers: dict[str, str] | None = None) -> Reply:
     """POST /upload with the body curl builds for `-F field ...` (run from tests/data)."""
     content_type, body = curl_form(*fields, cwd=str(DATA))
-    return call("POST", "/upload", headers={"Content-Type": content_type}, body=body)
+    return call("POST", "/upload", headers={"Content-Type": content_type, **(headers or {})}, body=body)
 
 
 def objects_of(image: dict[str, Any]) -> list[str]:

@@ -22,10 +22,10 @@ def test_the_committed_document_is_the_generated_one() -> None:
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/upload", "post", {"201", "400", "401", "403", "413", "415", "500"}),
+        ("/upload", "post", {"201", "400", "401", "403", "409", "413", "415", "422", "500"}),
         ("/list", "get", {"200", "400", "401", "500"}),
         ("/view/{image_id}", "get", {"200", "302", "400", "401", "404", "409", "500"}),
-        ("/delete/{image_id}", "delete", {"200", "401", "403", "404", "409", "500"}),
+        ("/delete/{image_id}", "delete", {"200", "401", "403", "404", "409", "422", "500"}),
     ],
 )
 def test_every_route_and_its_errors_are_documented(path: str, method: str, statuses: set[str]) -> None:
@@ -36,6 +36,23 @@ def test_every_route_and_its_errors_are_documented(path: str, method: str, statu
     assert set(responses) == statuses
     for status in statuses - {"200", "201", "302"}:
         assert responses[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def test_every_write_documents_its_idempotency_key_and_no_read_does() -> None:
+    document = json.loads(COMMITTED.read_text())
+    takes_a_key = {
+        (path, method)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if any(parameter["name"] == "Idempotency-Key" for parameter in operation.get("parameters", []))
+    }
+    assert takes_a_key == {
+        ("/upload", "post"),
+        ("/uploads", "post"),
+        ("/delete/{image_id}", "delete"),
+        ("/v1/images", "post"),
+        ("/v1/images/{image_id}", "delete"),
+    }
 
 
 def test_the_upload_form_and_list_parameters_are_documented() -> None:

@@ -71,14 +71,17 @@ def test_the_committed_template_is_the_generated_one() -> None:
 
 def test_the_tables_and_indexes_are_the_codes() -> None:
     settings = get_settings()
-    for logical, spec in zip(
-        ("ImagesTable", "TagsTable"), layout.table_specs(settings.table, settings.tags_table), strict=True
-    ):
+    specs = layout.table_specs(settings.table, settings.tags_table, settings.idempotency_table)
+    for logical, spec in zip(("ImagesTable", "TagsTable", "IdempotencyTable"), specs, strict=True):
         properties = RESOURCES[logical]["Properties"]
         for field in ("AttributeDefinitions", "KeySchema", "BillingMode"):
             assert properties[field] == spec[field], (logical, field)
         assert properties.get("GlobalSecondaryIndexes") == spec.get("GlobalSecondaryIndexes"), logical
         assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    # Idempotency records expire on their own, on the attribute Powertools writes.
+    ttl = {"Enabled": True, "AttributeName": "expiration"}
+    assert RESOURCES["IdempotencyTable"]["Properties"]["TimeToLiveSpecification"] == ttl
+    assert "TimeToLiveSpecification" not in RESOURCES["ImagesTable"]["Properties"]
 
 
 def test_the_function_gets_every_variable_the_code_reads() -> None:

@@ -1,0 +1,119 @@
+"""Idempotency-Key: a retried write gets the first answer, never a second image or a second delete.
+
+A client that timed out cannot know whether its write happened. When it sends
+the same `Idempotency-Key` header again, with the same request, it gets the
+answer the first attempt got (with `Idempotent-Replayed: true`), and nothing is
+written twice. The same key with a different request is refused (422); a retry
+while the first attempt still runs is told to wait (409, Retry-After).
+
+Powertools' Idempotency utility keeps the records, in the idempotency table
+(app/layout.py), for IDEMPOTENCY_EXPIRES_IN seconds. A record is keyed by the
+route, the caller and the key, so two users' keys never meet. Only answers are
+recorded: a refusal (any DomainError) deletes its record, so a corrected retry
+with the same key is carried out. A request without the header pays nothing,
+not even the import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.encoders import jsonable_encoder
+
+from app.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError
+from app.layout import ID_PATTERN
+from app.logic.access import Caller
+from app.settings import SERVICE, get_settings
+from app.storage import dynamodb_client
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+# Visible ASCII, as the IETF draft's examples and the big payment APIs take it; a UUID fits easily.
+KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def fingerprint(data: bytes) -> str:
+    """What stands for a file in a request's record: its hash, never its bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def once(router: Any, caller: Caller, request: Mapping[str, Any], answer: Callable[[], Response[Any]]) -> Response[Any]:
+    """`answer()`, or the answer it gave to an earlier request with this Idempotency-Key.
+
+    `request` is what makes two requests the same (the parsed fields, a file's `fingerprint`),
+    not their raw bodies: curl draws a new multipart boundary on every retry.
+    """
+    event = router.current_event
+    key = event.headers.get(HEADER.lower())
+    if key is None:
+        return answer()
+    if not KEY_RE.match(key):
+        raise InvalidInputError(f"{HEADER} must be 1 to 255 visible ASCII characters", "INVALID_IDEMPOTENCY_KEY")
+    scope = f"{event.http_method} {_route(event.path)}"
+    record = {"key": [scope, caller.user or "", key], "request": dict(request)}
+    stored = _run(router, record, lambda: _recordable(answer()))
+    headers = dict(stored["headers"])
+    if stored.get("replayed"):
+        headers[REPLAYED] = "true"
+    return Response(stored["status"], content_types.APPLICATION_JSON, stored["body"], headers)
+
+
+def _route(path: str) -> str:
+    """The route of a path, its image id left out: deleting another image with the same key is a
+    different request under one key (422), not a new one. (A proxy event's resource is {proxy+}.)"""
+    return re.sub(f"/{ID_PATTERN}(?=/|$)", "/{id}", path)
+
+
+def _recordable(response: Response[Any]) -> dict[str, Any]:
+    body = jsonable_encoder(response.body)
+    return {"status": response.status_code, "headers": dict(response.headers), "body": body}
+
+
+def _run(router: Any, record: dict[str, Any], work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    # Imported here: only requests that carry a key pay for the utility (and jmespath) at cold start.
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    settings = get_settings()
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="request",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=settings.idempotency_expires_in,
+        hash_function="sha256",
+        response_hook=lambda response, _record: {**response, "replayed": True},
+    )
+    # An attempt that died (timeout, out of memory) holds its key only until its deadline.
+    config.register_lambda_context(router.lambda_context)
+    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb_client())
+
+    def attempt(record: dict[str, Any]) -> dict[str, Any]:
+        return work()
+
+    carried_out = idempotent_function(
+        attempt, data_keyword_argument="record", persistence_store=store, config=config, key_prefix=SERVICE
+    )
+    try:
+        result: dict[str, Any] = carried_out(record=record)
+    except IdempotencyValidationError as exc:
+        raise IdempotencyKeyReusedError(
+            f"this {HEADER} was used for a different request; use a new key for a new request"
+        ) from exc
+    except IdempotencyAlreadyInProgressError as exc:
+        raise ConflictError(
+            f"a request with this {HEADER} is still in progress; retry after it ends",
+            "IDEMPOTENCY_IN_PROGRESS",
+            retry_after=1,
+        ) from exc
+    return result
