@@ -20,7 +20,8 @@ as it was found. It reports, prints as a table and writes to build/soak.json:
 Target: the API deploy.sh made on LocalStack (found by its name, with its key);
 BASE_URL (and API_KEY, AWS_ENDPOINT_URL for its store) for any other; or
 SOAK_TARGET=local for a local server started for the run (no Lambda there: no
-memory verdict).
+memory verdict). The clients join one by one over SOAK_RAMP_SECONDS (default a
+quarter of the run, at most 30 s), as load grows on a real service.
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ def format_table(report: dict[str, Any]) -> str:
     """The report as people read it."""
     config, totals = report["config"], report["totals"]
     out = [
-        f"Soak: {config['clients']} clients for {totals['seconds']:.0f} s against {report['target']} "
-        f"({report['machine']['cores']} cores)",
+        f"Soak: {config['clients']} clients (joining over the first {config['ramp_seconds']:g} s) for "
+        f"{totals['seconds']:.0f} s against {report['target']} ({report['machine']['cores']} cores)",
         "",
         f"  {'route':<34} {'count':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}",
     ]
@@ -353,7 +354,8 @@ class Client:
         if self.call("DELETE /delete/{id}", "DELETE", f"/delete/{image_id}", 200) is not None:
             del self.own[image_id]
 
-    def run(self, until: float) -> None:
+    def run(self, start: float, until: float) -> None:
+        time.sleep(max(0.0, start - time.monotonic()))
         while time.monotonic() < until:
             try:
                 self.step()
@@ -361,27 +363,37 @@ class Client:
                 self.error("client", f"{type(exc).__name__}: {exc}")
 
     def clean_up(self) -> int:
-        """Delete every image of this client's; returns how many of them the API still lists after."""
-        for image_id in list(self.own):
-            for _ in range(3):  # a busy LocalStack may time out once: the soak must not leave images behind
+        """Delete every image of this client's user, returning how many are still listed after. By what
+        the API lists, not only the ids it answered: an upload whose answer timed out may still have
+        been stored."""
+        for _ in range(3):
+            listed = self.listed()
+            for image_id in set(self.own) | set(listed):
                 try:
                     answer = self.session.delete(f"{self.api.base_url}/delete/{image_id}", headers=self.key, timeout=60)
                 except requests.RequestException:
-                    continue
+                    continue  # the next round tries it again
                 if answer.status_code in (200, 404):
-                    del self.own[image_id]
-                    self.deleted += 1
-                    break
-        left = self.session.get(
-            f"{self.api.base_url}/list", params={"user": self.user, "limit": "1000"}, headers=self.key, timeout=60
-        )
-        pending = self.session.get(
-            f"{self.api.base_url}/list",
-            params={"user": self.user, "status": "pending", "limit": "1000"},
-            headers=self.key,
-            timeout=60,
-        )
-        return len(left.json()) + len(pending.json())
+                    self.own.pop(image_id, None)
+                    self.deleted += answer.status_code == 200
+            if not self.own and not self.listed():
+                return 0
+            time.sleep(2)  # an upload still in flight
+        return len(self.listed())
+
+    def listed(self) -> list[str]:
+        """The ids the API lists under this client's user, ready and pending."""
+        ids = []
+        for status in ("ready", "pending"):
+            page = self.session.get(
+                f"{self.api.base_url}/list",
+                params={"user": self.user, "status": status, "limit": "1000"},
+                headers=self.key,
+                timeout=60,
+            )
+            page.raise_for_status()
+            ids += [item["id"] for item in page.json()]
+        return ids
 
 
 # --- around the run ----------------------------------------------------------------------------
@@ -509,10 +521,16 @@ def reconcile(api: Api) -> dict[str, Any]:
     return {"clean": done.returncode == 0, "output": output[-20:]}
 
 
-def run(clients: list[Client], seconds: float) -> float:
-    """Every client at once for `seconds`; returns how long it really took (the last request ends late)."""
+def run(clients: list[Client], seconds: float, ramp: float) -> float:
+    """Every client for `seconds`, the n-th joining after n/len(clients) of `ramp`; returns how long it
+    really took (the last requests end late). Joining all at once would start as many execution
+    environments at once: on a small machine LocalStack then gives up on some (20 s to start), which
+    measures its start-up queue rather than the API."""
     started = time.monotonic()
-    threads = [threading.Thread(target=client.run, args=(started + seconds,), daemon=True) for client in clients]
+    threads = [
+        threading.Thread(target=client.run, args=(started + ramp * n / len(clients), started + seconds), daemon=True)
+        for n, client in enumerate(clients)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -522,14 +540,17 @@ def run(clients: list[Client], seconds: float) -> float:
 
 def main() -> int:
     seconds, count = float(os.environ.get("SOAK_SECONDS", "120")), int(os.environ.get("SOAK_CLIENTS", "16"))
+    ramp = float(os.environ.get("SOAK_RAMP_SECONDS", min(30.0, seconds / 4)))
     images = kinds()
     run_id = uuid.uuid4().hex[:8]
     with target() as (described, api):
         local = os.environ.get("SOAK_TARGET") == "local" and not os.environ.get("BASE_URL")
         clients = [Client(n, api, run_id, images) for n in range(count)]
-        print(f"soak: {count} clients for {seconds:g} s against {described} ({api.base_url})", flush=True)
+        print(
+            f"soak: {count} clients joining over {ramp:g} s, for {seconds:g} s in all, against {described}", flush=True
+        )
         since_ms = int(time.time() * 1000)
-        elapsed = run(clients, seconds)
+        elapsed = run(clients, seconds, ramp)
         until_ms = int(time.time() * 1000)
         results = Results()
         for client in clients:
@@ -540,7 +561,12 @@ def main() -> int:
             "target": described,
             "base_url": api.base_url,
             "machine": {"cores": os.cpu_count()},
-            "config": {"seconds": seconds, "clients": count, "sizes": {k: len(v.base) for k, v in images.items()}},
+            "config": {
+                "seconds": seconds,
+                "clients": count,
+                "ramp_seconds": ramp,
+                "sizes": {k: len(v.base) for k, v in images.items()},
+            },
             "routes": {
                 route: route_stats(results.latencies.get(route, []), results.errors.get(route, 0), elapsed)
                 for route in sorted(set(results.latencies) | set(results.errors))

@@ -60,7 +60,7 @@ def report(**changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "target": "LocalStack",
         "machine": {"cores": 2},
-        "config": {"clients": 16},
+        "config": {"clients": 16, "ramp_seconds": 30.0},
         "routes": {"GET /list": soak.route_stats([12.0, 15.0], 0, 60.0)},
         "totals": {"count": 2, "per_s": 0.03, "errors": 0, "seconds": 60.0},
         "error_examples": [],
@@ -104,7 +104,7 @@ def test_table_shows_routes_environments_and_verdict() -> None:
 
     table = soak.format_table(done)
 
-    assert "16 clients for 60 s against LocalStack" in table
+    assert "16 clients (joining over the first 30 s) for 60 s against LocalStack" in table
     assert "GET /list" in table
     assert "env-1" in table
     assert "+2.5" in table
