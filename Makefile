@@ -49,7 +49,7 @@ else
 	$(BIN)/python -m localserver
 endif
 
-dev: $(VENV)/.installed ## Start the local server on http://127.0.0.1:3000 (no Docker, data in memory)
+dev: $(VENV)/.installed ## Start the local server on http://127.0.0.1:3000 (no Docker; keeps data in .local-data/, FRESH=1: memory only)
 	$(BIN)/python -m localserver
 
 localstack: ## Start LocalStack with Docker and wait until it is healthy

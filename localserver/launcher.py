@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import requests
 
@@ -23,13 +24,20 @@ def free_port() -> int:
 
 @contextmanager
 def local_server(
-    api_key: str | None = None, quiet: bool = True, storage: str | None = None, env: dict[str, str] | None = None
+    api_key: str | None = None,
+    quiet: bool = True,
+    storage: str | None = None,
+    env: dict[str, str] | None = None,
+    data_dir: Path | None = None,
+    module: str = "localserver",
 ) -> Iterator[Api]:
     """`python -m localserver` on free ports until the block ends, with its own embedded S3 and
-    DynamoDB, or with those at `storage` (another local server's: two execution environments);
-    `env` sets the service's settings (AUTH=jwt, VISIBILITY=private, ...)."""
+    DynamoDB (in memory, or kept in `data_dir`), or with those at `storage` (another local
+    server's: two execution environments); `env` sets the service's settings (AUTH=jwt, ...);
+    `module` is what runs it (a test's wrapper of localserver)."""
     port, aws_port = free_port(), free_port()
-    command = [sys.executable, "-m", "localserver", "--port", str(port), "--aws-port", str(aws_port), "--state="]
+    command = [sys.executable, "-m", module, "--port", str(port), "--aws-port", str(aws_port), "--state="]
+    command += [f"--data-dir={data_dir}"] if data_dir is not None else ["--fresh"]
     if api_key:
         command.append(f"--api-key={api_key}")  # a key may start with "-"
     settings = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_API_KEY")}

@@ -4,11 +4,13 @@ HTTP goes through the API Gateway stand-in of gateway.py to `lambda_handler`.
 Storage is moto's server mode, started in this process on a free port with
 the bucket and tables created by the same code as the tests
 (`deploy.resources.provision`), unless AWS_ENDPOINT_URL points at a running
-LocalStack or at AWS. While it runs, build/local-server.json says where (for
-`make inspect`).
+LocalStack or at AWS. What it stores is kept in DATA_DIR (.local-data/) and is
+there again after a restart (journal.py says how); --fresh (FRESH=1) keeps it in
+memory only. While it runs, build/local-server.json says where (for `make inspect`).
 
     python -m localserver [--host 127.0.0.1] [--port 3000] [--aws-port 0] [--api-key KEY]
-    (or HOST, PORT, LOCAL_AWS_PORT, LOCAL_API_KEY in the environment)
+                          [--data-dir .local-data] [--fresh]
+    (or HOST, PORT, LOCAL_AWS_PORT, LOCAL_API_KEY, LOCAL_DATA_DIR, FRESH=1 in the environment)
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from deploy.resources import usage
+from localserver import journal
 from localserver.gateway import LambdaApp
 
 STATE = Path("build") / "local-server.json"
+DATA_DIR = Path(".local-data")  # gitignored; `make clean` leaves it, deleting it starts afresh
 
 
 def running_state() -> dict[str, str] | None:
@@ -43,8 +47,11 @@ def running_state() -> dict[str, str] | None:
     return {name: str(value) for name, value in state.items()}
 
 
-def start_embedded_aws(host: str, port: int) -> tuple[Any, str]:
-    """moto's server in this process, with the bucket and table; returns (server, endpoint)."""
+def start_embedded_aws(host: str, port: int, data_dir: Path | None = None) -> tuple[Any, str]:
+    """moto's server in this process, with what `data_dir` kept (None: empty, memory only);
+    returns (server, endpoint)."""
+    if data_dir is not None:
+        journal.prepare(journal.journal_of(data_dir))  # before moto is imported: it reads where at import
     from moto.server import ThreadedMotoServer
 
     for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
@@ -55,6 +62,8 @@ def start_embedded_aws(host: str, port: int) -> tuple[Any, str]:
     bound_host, bound_port = server.get_host_and_port()
     endpoint = f"http://{bound_host}:{bound_port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
+    if data_dir is not None:
+        journal.restore_and_record(endpoint)
     return server, endpoint
 
 
@@ -85,6 +94,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="require this x-api-key header, as deploy.sh API_KEY=1 does",
     )
     parser.add_argument("--state", default=str(STATE), help="where to say where this runs ('' for nowhere)")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("LOCAL_DATA_DIR") or str(DATA_DIR),
+        help="where the embedded S3 and DynamoDB keep what they store across restarts",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        default=os.environ.get("FRESH") == "1",
+        help="start empty and keep everything in memory only (FRESH=1)",
+    )
     return parser.parse_args(argv)
 
 
@@ -105,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stop = threading.Event()
     _on_stop_signals(lambda *_: stop.set())  # explicit: a shell that starts us in the background ignores SIGINT
-    moto_server, backend = _storage(args.host, args.aws_port)
+    moto_server, backend = _storage(args.host, args.aws_port, None if args.fresh else Path(args.data_dir))
     base_url = f"http://{args.host}:{http.server_port}"
     _configure_auth()
     provision_storage()
@@ -144,14 +164,16 @@ def _on_stop_signals(handler: Any) -> None:
         signal.signal(signum, handler)
 
 
-def _storage(host: str, aws_port: int) -> tuple[Any, str]:
+def _storage(host: str, aws_port: int, data_dir: Path | None) -> tuple[Any, str]:
     """(the embedded moto server or None, what the banner says about storage)."""
     if os.environ.get("AWS_ENDPOINT_URL"):
         return None, f"{os.environ['AWS_ENDPOINT_URL']} (from AWS_ENDPOINT_URL)"
-    moto_server, endpoint = start_embedded_aws(host, aws_port)
+    moto_server, endpoint = start_embedded_aws(host, aws_port, data_dir)
     # Presigned URLs must point where the browser can reach the embedded S3.
     os.environ.setdefault("PUBLIC_S3_ENDPOINT", endpoint)
-    return moto_server, f"embedded moto at {endpoint}; data is kept in memory only and is lost when this stops"
+    if data_dir is None:
+        return moto_server, f"embedded moto at {endpoint}; data in memory only (--fresh), gone when this stops"
+    return moto_server, f"embedded moto at {endpoint}; data kept in {data_dir}/ (delete it, or FRESH=1, to start empty)"
 
 
 def _announce(base_url: str, backend: str, api_key: str | None, state: Path | None) -> None:

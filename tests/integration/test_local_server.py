@@ -1,4 +1,4 @@
-"""`python -m localserver` as a process: start-up message, busy port, clean stop on Ctrl-C."""
+"""`python -m localserver` as a process: start-up message, busy port, clean stop on Ctrl-C, data kept across restarts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
+
+from localserver import journal
+from localserver.launcher import local_server
+from tests.crash_server import HEADER
+from tests.images import image_bytes
 
 
 def free_port() -> int:
@@ -21,7 +27,7 @@ def free_port() -> int:
 
 def start(port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "localserver", "--port", str(port), "--state="],
+        [sys.executable, "-m", "localserver", "--port", str(port), "--state=", "--fresh"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -64,7 +70,7 @@ def test_sigterm_twice_stops_quietly_and_the_state_file_says_where_it_ran(tmp_pa
     """make forwards a SIGTERM of its own: the second signal must not break the stop with a traceback."""
     port, state = free_port(), tmp_path / "local-server.json"
     server = subprocess.Popen(
-        [sys.executable, "-m", "localserver", "--port", str(port), f"--state={state}"],
+        [sys.executable, "-m", "localserver", "--port", str(port), f"--state={state}", "--fresh"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -81,3 +87,56 @@ def test_sigterm_twice_stops_quietly_and_the_state_file_says_where_it_ran(tmp_pa
     assert "Traceback" not in err
     assert "KeyboardInterrupt" not in err
     assert not state.exists()
+
+
+def test_what_was_acknowledged_survives_a_kill_and_a_restart_keeps_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    kept: dict[str, bytes] = {}
+    with local_server(data_dir=data_dir, module="tests.crash_server") as api:
+        for color in ((1, 2, 3), (4, 5, 6)):
+            png = image_bytes("PNG", color=color)
+            answer = requests.post(
+                f"{api.base_url}/upload", data={"user": "erin"}, files={"file": ("a.png", png)}, timeout=30
+            )
+            assert answer.status_code == 201, answer.text
+            kept[answer.json()["id"]] = png
+        deleted = next(iter(kept))
+        assert requests.delete(f"{api.base_url}/delete/{deleted}", timeout=30).status_code == 200
+        kept.pop(deleted)
+        # SIGKILL, storage and all: no chance to save anything on the way out.
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{api.base_url}/list", headers={HEADER: "0"}, timeout=30)
+    with local_server(data_dir=data_dir) as api:
+        listed = requests.get(f"{api.base_url}/list", timeout=30).json()
+        assert [image["id"] for image in listed] == list(kept)
+        for image_id, png in kept.items():
+            view = requests.get(f"{api.base_url}/view/{image_id}", timeout=30).json()
+            assert requests.get(view["url"], timeout=30).content == png
+        assert requests.get(f"{api.base_url}/view/{deleted}", timeout=30).status_code == 404
+    with local_server() as api:  # --fresh: memory only, empty
+        assert requests.get(f"{api.base_url}/list", timeout=30).json() == []
+
+
+def test_a_journal_line_cut_short_by_a_kill_is_dropped_before_the_replay(tmp_path: Path) -> None:
+    journal_file = journal.journal_of(tmp_path)
+    journal_file.write_bytes(b'{"method": "PUT", "url": "http://x/b"}\n{"method": "PU')
+    journal.prepare(journal_file)
+    assert journal_file.read_bytes() == b'{"method": "PUT", "url": "http://x/b"}\n'
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "kept"),
+    [
+        ("GET", "", False),
+        ("HEAD", "", False),
+        ("PUT", "", True),  # PutObject
+        ("POST", "", True),  # a presigned POST, DeleteObjects
+        ("DELETE", "", True),
+        ("POST", "DynamoDB_20120810.Query", False),
+        ("POST", "DynamoDB_20120810.GetItem", False),
+        ("POST", "DynamoDB_20120810.TransactWriteItems", True),
+        ("POST", "DynamoDB_20120810.UpdateTimeToLive", True),
+    ],
+)
+def test_only_requests_that_change_something_are_journaled(method: str, target: str, kept: bool) -> None:
+    assert journal._changes_state(method, target) is kept
