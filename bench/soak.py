@@ -208,7 +208,7 @@ def kinds() -> dict[str, Kind]:
     return {
         "png": Kind("POST /upload (290 B PNG)", "tiny.png", "image/png", PNG),
         "jpeg100k": Kind("POST /upload (~100 KB JPEG)", "photo.jpg", "image/jpeg", jpeg(400, 300, 90)),
-        "jpeg1m": Kind("POST /upload (~1 MB JPEG)", "large.jpg", "image/jpeg", jpeg(1024, 768, 95)),
+        "jpeg1m": Kind("POST /upload (~1 MB JPEG)", "large.jpg", "image/jpeg", jpeg(1120, 840, 95)),
     }
 
 
