@@ -56,8 +56,9 @@ OUT = ROOT / "build" / "soak.json"
 PNG = (ROOT / "tests" / "data" / "sample.png").read_bytes()
 MIB = 1024 * 1024
 # An environment's resident memory may grow this much from its first invocation of the run to its
-# last before the soak calls it a leak. Why this much: README, "make soak".
-MEMORY_GROWTH_BOUND_MIB = 64.0
+# last before the soak calls it a leak. A new environment grows 20-55 MiB while it warms up (its
+# first image decode, S3 client, presigner, thread pool) and then stays flat: README, "make soak".
+MEMORY_GROWTH_BOUND_MIB = 96.0
 TAGS = ("soak-a", "soak-b", "soak-c")
 TIMEOUT = 60  # seconds: a request slower than this is an error, not a latency
 
