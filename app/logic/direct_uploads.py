@@ -42,7 +42,7 @@ from app.logic.images import get_visible, new_row, with_image, with_status
 from app.logic.uploads import count_upload, decode, delete_objects_quietly, delete_quietly
 from app.observability import logger
 from app.settings import get_settings
-from app.storage import ImageStore
+from app.storage import ImageStore, RowExistsError
 
 if TYPE_CHECKING:
     from app.imaging.decode import Decoded
@@ -51,16 +51,28 @@ NOT_AN_IMAGE = "not a JPEG, PNG, GIF or WebP file"
 
 
 def start_direct_upload(
-    store: ImageStore, user: str, description: str, filename: str, content_type: str, size: int, tags: list[str]
+    store: ImageStore,
+    user: str,
+    description: str,
+    filename: str,
+    content_type: str,
+    size: int,
+    tags: list[str],
+    image_id: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """A `pending` row and a presigned POST for its file: (row, {"url", "fields"}, expires_in)."""
+    """A `pending` row and a presigned POST for its file: (row, {"url", "fields"}, expires_in).
+    `image_id`: as for uploads.store_upload, a retried request's row is answered with a new form."""
     settings = get_settings()
     if content_type not in ACCEPTED_TYPES:
         raise rejection(NotAnImageError.code, f"content_type must be one of {', '.join(ACCEPTED_TYPES)}")
     if size > settings.max_direct_upload_bytes:
         raise FileTooLargeError(f"size is larger than {settings.max_direct_upload_bytes} bytes")
-    row = {**new_row(user, description, filename, tags, PENDING), "content_type": content_type, "size": size}
-    store.put_new_row(row)
+    row = {**new_row(user, description, filename, tags, PENDING, image_id), "content_type": content_type}
+    row["size"] = size
+    try:
+        store.put_new_row(row)
+    except RowExistsError:  # an earlier attempt of this request made it, and died before answering
+        row = get_visible(store, row["id"])
     expires_in = settings.direct_upload_expires_in
     post = store.presigned_post(row["key"], content_type, settings.max_direct_upload_bytes, expires_in)
     return row, post, expires_in

@@ -44,9 +44,12 @@ def with_status(row: dict[str, Any], status: str) -> dict[str, Any]:
     return changed
 
 
-def new_row(user: str, description: str, original_name: str | None, tags: list[str], status: str) -> dict[str, Any]:
-    """A row for a new image: who, what, when; the bytes are described by `with_image`."""
-    image_id = str(uuid.uuid4())
+def new_row(
+    user: str, description: str, original_name: str | None, tags: list[str], status: str, image_id: str | None = None
+) -> dict[str, Any]:
+    """A row for a new image: who, what, when; the bytes are described by `with_image`. Its id is
+    a new one, or `image_id`: the one a retried request names (app/web/retries.py)."""
+    image_id = image_id or str(uuid.uuid4())
     created_ms = now_ms()
     name = clean_original_name(original_name) or image_id
     row = {

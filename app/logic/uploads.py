@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import layout
 from app.errors import (
+    ConflictError,
     DuplicateImageError,
     InvalidInputError,
     NotAnImageError,
@@ -28,7 +29,7 @@ from app.layout import DELETING, READY
 from app.logic.files import SNIFF_BYTES, sniff
 from app.logic.images import new_row, object_keys, with_image
 from app.observability import logger, metrics
-from app.storage import ContentTakenError, ImageStore, in_parallel
+from app.storage import ContentTakenError, ImageStore, RowExistsError, in_parallel
 
 if TYPE_CHECKING:
     from app.imaging.decode import Decoded
@@ -42,14 +43,18 @@ def store_upload(
     tags: list[str],
     data: bytes,
     unique: bool = False,
+    image_id: str | None = None,
 ) -> dict[str, Any]:
     """Check the bytes are an image, store it, its thumbnail and its row; the row is returned.
 
     The first image of a user with these bytes holds them (its content item). Another upload
     of the same bytes by the same user is refused when `unique` (DuplicateImageError), and
     otherwise stored as a second image, as the original POST /upload always did.
+
+    `image_id` is the id a retried request names (app/web/retries.py derives it from the
+    request): when that row exists, an earlier attempt stored this very image, and it is returned.
     """
-    row = new_row(user, description, original_name, tags, READY)
+    row = new_row(user, description, original_name, tags, READY, image_id)
     if not data:
         raise InvalidInputError("file is empty", "EMPTY_FILE")
     if sniff(data[:SNIFF_BYTES]) is None:  # cheap refusal before any decoding
@@ -58,6 +63,8 @@ def store_upload(
     content = layout.content_id(user, digest.hex())
     if unique:  # a repeat is refused before any decoding or writing
         owner, _ = _content_holder(store, content)
+        if owner is not None and owner == image_id:
+            return _stored_before(store, row)
         if owner is not None:
             raise DuplicateImageError(owner)
     try:
@@ -74,11 +81,21 @@ def store_upload(
             ]
         )
         _put_row(store, row, unique)
+    except RowExistsError:  # the same request, stored by an attempt that died before its answer was kept
+        return _stored_before(store, row)  # its objects are the very ones just written again: left alone
     except Exception:
         delete_objects_quietly(store, row)
         raise
     count_upload(len(data))
     return row
+
+
+def _stored_before(store: ImageStore, row: dict[str, Any]) -> dict[str, Any]:
+    """The row an earlier attempt of this request stored under `row`'s id."""
+    stored = store.get_row(row["id"])
+    if stored is None or stored["status"] == DELETING:
+        raise ConflictError("this request's image was deleted; send a new Idempotency-Key", "DELETED")
+    return stored
 
 
 def _content_holder(store: ImageStore, content: str) -> tuple[str | None, str | None]:

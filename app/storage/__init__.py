@@ -10,11 +10,12 @@ clients.py    the boto3 clients, one of each per execution environment; calls ru
 from app.storage import shards
 from app.storage.clients import dynamodb_client, in_parallel, outcomes, presign_client, reset_clients, s3_client
 from app.storage.dynamo import TimeQuery, from_item, to_item
-from app.storage.store import ContentTakenError, ImageStore
+from app.storage.store import ContentTakenError, ImageStore, RowExistsError
 
 __all__ = [
     "ContentTakenError",
     "ImageStore",
+    "RowExistsError",
     "TimeQuery",
     "dynamodb_client",
     "from_item",

@@ -25,6 +25,10 @@ class ContentTakenError(Exception):
     """Another image of the same user holds these bytes (the content item's condition failed)."""
 
 
+class RowExistsError(Exception):
+    """A row with this id exists already (the new row's condition failed)."""
+
+
 class ImageStore(Inventory):
     """Objects in one bucket and their rows in one table."""
 
@@ -112,15 +116,21 @@ class ImageStore(Inventory):
         ]
 
     def put_new_row(self, row: Mapping[str, Any], stale_owner: str | None = None) -> None:
-        """Write a row whose id must not exist yet, with its tag items and content item, all or nothing.
+        """Write a row whose id must not exist yet (RowExistsError), with its tag items and content item,
+        all or nothing.
 
         A row with `content_id` claims those bytes for its user: ContentTakenError when another image
         holds them, unless that image is `stale_owner` (one found gone or being deleted).
         """
         if not row.get("tags") and not row.get("content_id"):
-            dynamodb_client().put_item(
-                TableName=self.table, Item=to_item(row), ConditionExpression="attribute_not_exists(id)"
-            )
+            try:
+                dynamodb_client().put_item(
+                    TableName=self.table, Item=to_item(row), ConditionExpression="attribute_not_exists(id)"
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    raise RowExistsError() from exc
+                raise
             return
         writes: list[Any] = [
             {"Put": {"TableName": self.table, "Item": to_item(row), "ConditionExpression": "attribute_not_exists(id)"}},
@@ -132,6 +142,8 @@ class ImageStore(Inventory):
             dynamodb_client().transact_write_items(TransactItems=writes)
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons", [])
+            if len(reasons) == len(writes) and failed_check(reasons[0]):
+                raise RowExistsError() from exc  # before the content item: it is likely this row's own
             if row.get("content_id") and len(reasons) == len(writes) and failed_check(reasons[-1]):
                 raise ContentTakenError() from exc
             raise

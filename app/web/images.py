@@ -48,8 +48,10 @@ def upload() -> Response[UploadResult]:
     caller = auth.caller(router)
     user = access.uploader(caller, form.user)
 
-    def answer() -> Response[UploadResult]:
-        row = uploads.store_upload(ImageStore(), user, form.description, file.filename, form.tags, file.data)
+    def answer(image_id: str | None) -> Response[UploadResult]:
+        row = uploads.store_upload(
+            ImageStore(), user, form.description, file.filename, form.tags, file.data, image_id=image_id
+        )
         body = UploadResult(bucket=settings.bucket, **row)
         return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
 
@@ -135,7 +137,7 @@ def view(
 def delete(image_id: str) -> Response[DeleteResult]:
     caller = auth.caller(router)
 
-    def answer() -> Response[DeleteResult]:
+    def answer(_: str | None) -> Response[DeleteResult]:
         row = deletes.delete_image(ImageStore(), image_id, caller)
         return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, DeleteResult(deleted=row["id"], key=row["key"]))
 

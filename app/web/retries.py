@@ -6,6 +6,12 @@ answer the first attempt got (with `Idempotent-Replayed: true`), and nothing is
 written twice. The same key with a different request is refused (422); a retry
 while the first attempt still runs is told to wait (409, Retry-After).
 
+An attempt can die (timeout, out of memory) after storing its image but before
+its answer is recorded; its record then expires at the attempt's deadline and a
+retry runs again. So that this run finds the image instead of storing another,
+a new image's id is derived from the request (`request_id`): the retry's row
+meets the first one's, and the logic returns that.
+
 Powertools' Idempotency utility keeps the records, in the idempotency table
 (app/layout.py), for IDEMPOTENCY_EXPIRES_IN seconds. A record is keyed by the
 route, the caller and the key, so two users' keys never meet. Only answers are
@@ -17,7 +23,9 @@ not even the import.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,8 +49,11 @@ def fingerprint(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def once(router: Any, caller: Caller, request: Mapping[str, Any], answer: Callable[[], Response[Any]]) -> Response[Any]:
-    """`answer()`, or the answer it gave to an earlier request with this Idempotency-Key.
+def once(
+    router: Any, caller: Caller, request: Mapping[str, Any], answer: Callable[[str | None], Response[Any]]
+) -> Response[Any]:
+    """`answer(image_id)`, or the answer it gave to an earlier request with this Idempotency-Key;
+    `image_id` is the id a new image takes (None without a key: any new one).
 
     `request` is what makes two requests the same (the parsed fields, a file's `fingerprint`),
     not their raw bodies: curl draws a new multipart boundary on every retry.
@@ -50,16 +61,23 @@ def once(router: Any, caller: Caller, request: Mapping[str, Any], answer: Callab
     event = router.current_event
     key = event.headers.get(HEADER.lower())
     if key is None:
-        return answer()
+        return answer(None)
     if not KEY_RE.match(key):
         raise InvalidInputError(f"{HEADER} must be 1 to 255 visible ASCII characters", "INVALID_IDEMPOTENCY_KEY")
     scope = f"{event.http_method} {_route(event.path)}"
     record = {"key": [scope, caller.user or "", key], "request": dict(request)}
-    stored = _run(router, record, lambda: _recordable(answer()))
+    stored = _run(router, record, lambda: _recordable(answer(request_id(record))))
     headers = dict(stored["headers"])
     if stored.get("replayed"):
         headers[REPLAYED] = "true"
     return Response(stored["status"], content_types.APPLICATION_JSON, stored["body"], headers)
+
+
+def request_id(record: Mapping[str, Any]) -> str:
+    """The id of the image a keyed request makes: the same for its every retry, and for no other
+    request. It has uuid4's form and random bits, as the shard index needs (app/layout.py)."""
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def _route(path: str) -> str:

@@ -27,10 +27,10 @@ def start_upload() -> Response[DirectUploadResult]:
     caller = auth.caller(router)
     user = access.uploader(caller, request.user)
 
-    def answer() -> Response[DirectUploadResult]:
+    def answer(image_id: str | None) -> Response[DirectUploadResult]:
         row, post, expires_in = direct_uploads.start_direct_upload(
             ImageStore(), user, request.description, request.filename, request.content_type, request.size,
-            request.tags,
+            request.tags, image_id,
         )  # fmt: skip
         result = DirectUploadResult(id=row["id"], upload=PresignedPost(**post), expires_in=expires_in)
         headers = {"Location": f"view/{row['id']}"}

@@ -60,9 +60,9 @@ def create_image() -> Response[V1UploadResult]:
     caller = auth.caller(router)
     user = access.uploader(caller, request.user_id, "user_id")
 
-    def answer() -> Response[V1UploadResult]:
+    def answer(image_id: str | None) -> Response[V1UploadResult]:
         row = uploads.store_upload(
-            ImageStore(), user, request.description or "", request.image_name, request.tags, data, unique=True
+            ImageStore(), user, request.description or "", request.image_name, request.tags, data, True, image_id
         )
         body = V1UploadResult(**v1_fields(row))
         # Relative to /v1/images, "images/<id>" is /v1/images/<id>, whatever prefix the stage adds.
@@ -157,7 +157,7 @@ router.get(
 def delete_image(image_id: str) -> Response[V1DeleteResult]:
     caller = auth.caller(router)
 
-    def answer() -> Response[V1DeleteResult]:
+    def answer(_: str | None) -> Response[V1DeleteResult]:
         row = deletes.delete_image(ImageStore(), image_id, caller)
         return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, V1DeleteResult(image_id=row["id"]))
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -49,10 +48,11 @@ class Client:
     def __init__(self, api: Api) -> None:
         self.base = api.base_url
 
-    def upload(self, data: bytes, crash_after: int | None = None) -> requests.Response:
+    def upload(self, data: bytes, crash_after: int | None = None, key: str | None = None) -> requests.Response:
         files = {"file": ("photo.png", data, "image/png")}
+        headers = {**_arm(crash_after), **({"Idempotency-Key": key} if key else {})}
         return requests.post(
-            f"{self.base}/upload", data={"user": "carol"}, files=files, headers=_arm(crash_after), timeout=TIMEOUT
+            f"{self.base}/upload", data={"user": "carol"}, files=files, headers=headers, timeout=TIMEOUT
         )
 
     def start_direct(self, data: bytes) -> str:
@@ -122,8 +122,8 @@ def png(seed: int) -> bytes:
 
 @pytest.mark.parametrize("operation", sorted(SELF_HEALING))
 def test_a_kill_at_any_step_loses_no_answered_write_and_leaves_only_self_healing_states(operation: str) -> None:
-    acknowledged: dict[str, str] = {}  # image id -> sha256 of what the client was told is stored
-    killed: str | None = None  # what the killed request acted on
+    acknowledged: dict[str, str] = {}  # image id -> sha256 of the bytes the client stored there
+    killed: tuple[int, str] | None = None  # (seed, target) of the request that was killed
     kills = 0
     with local_server() as storage:
         while True:
@@ -131,17 +131,14 @@ def test_a_kill_at_any_step_loses_no_answered_write_and_leaves_only_self_healing
                 client = Client(api)
                 if killed is not None:
                     _after_the_kill(client, storage, operation, killed, acknowledged)
-                target = _prepare(client, operation, kills, acknowledged)
+                seed = kills
+                target = _prepare(client, operation, seed, acknowledged)
                 try:
-                    answer = _ACTIONS[operation](client, target, kills)
+                    answer = _act(client, operation, seed, target, kills)
                 except requests.ConnectionError:  # killed before it could answer
-                    killed, kills = target, kills + 1
+                    killed, kills = (seed, target), kills + 1
                     continue
-                assert answer.status_code in (200, 201), answer.text
-                if operation == "upload":
-                    acknowledged[answer.json()["id"]] = answer.json()["sha256"]
-                elif operation == "delete":
-                    acknowledged.pop(target)
+                _answered(operation, answer, seed, target, acknowledged)
                 assert reconcile(storage) == (0, set())
                 _assert_all_whole(client, acknowledged)
                 break
@@ -152,7 +149,7 @@ def test_a_kill_at_any_step_loses_no_answered_write_and_leaves_only_self_healing
 def _prepare(client: Client, operation: str, seed: int, acknowledged: dict[str, str]) -> str:
     """What the request under test needs, made without a kill; returns what the request acts on."""
     if operation == "upload":
-        return str(seed)
+        return f"upload-{seed}"  # its Idempotency-Key
     if operation == "complete":
         return client.start_direct(png(seed))
     answer = client.upload(png(seed))
@@ -161,37 +158,52 @@ def _prepare(client: Client, operation: str, seed: int, acknowledged: dict[str, 
     return str(answer.json()["id"])
 
 
-_ACTIONS: dict[str, Callable[[Client, str, int], requests.Response]] = {
-    "upload": lambda client, seed, calls: client.upload(png(int(seed)), calls),
-    "complete": lambda client, image_id, calls: client.complete(image_id, calls),
-    "delete": lambda client, image_id, calls: client.delete(image_id, calls),
-}
+def _act(client: Client, operation: str, seed: int, target: str, crash_after: int | None) -> requests.Response:
+    if operation == "upload":
+        return client.upload(png(seed), crash_after, key=target)
+    if operation == "complete":
+        return client.complete(target, crash_after)
+    return client.delete(target, crash_after)
 
 
-def _after_the_kill(client: Client, storage: Api, operation: str, killed: str, acknowledged: dict[str, str]) -> None:
+def _answered(operation: str, answer: requests.Response, seed: int, target: str, acknowledged: dict[str, str]) -> None:
+    """Note what an answer acknowledged."""
+    assert answer.status_code in (200, 201), answer.text
+    if operation == "upload":
+        acknowledged[answer.json()["id"]] = answer.json()["sha256"]
+    elif operation == "complete":
+        acknowledged[target] = hashlib.sha256(png(seed)).hexdigest()
+    else:
+        acknowledged.pop(target, None)
+
+
+def _after_the_kill(
+    client: Client, storage: Api, operation: str, killed: tuple[int, str], acknowledged: dict[str, str]
+) -> None:
     """After the restart: reconcile finds only self-healing states; the client's retry finishes the
-    request; reconcile --fix leaves nothing; what was acknowledged is there, whole."""
-    if operation == "delete" and killed not in client.listed():
+    request; reconcile --fix leaves nothing; what was acknowledged is there, whole, and nothing more."""
+    seed, target = killed
+    if operation == "delete" and target not in client.listed():
         time.sleep(LEASE_SECONDS)  # a tombstone is its dead deleter's until the lease ends
     _, kinds = reconcile(storage)
     assert kinds <= SELF_HEALING[operation], kinds
-    if operation == "complete":
-        retry = client.complete(killed)
-        assert retry.status_code == 200, retry.text
-        assert retry.json()["status"] == "ready"
-    elif operation == "delete":
-        retry = client.delete(killed)
-        assert retry.status_code in (200, 404), retry.text
-        acknowledged.pop(killed)
+    if operation == "upload":
+        time.sleep(FUNCTION_TIMEOUT + 0.3)  # the dead attempt's key is held until its deadline
+    retry = _act(client, operation, seed, target, None)
+    if operation == "delete":
+        assert retry.status_code in (200, 404), retry.text  # 404: the kill came after the row was gone
+        acknowledged.pop(target)
+    else:
+        _answered(operation, retry, seed, target, acknowledged)
     assert reconcile(storage, "--fix")[0] == 0
     assert reconcile(storage) == (0, set())
     _assert_all_whole(client, acknowledged)
 
 
 def _assert_all_whole(client: Client, acknowledged: dict[str, str]) -> None:
-    """Every acknowledged image is listed; every listed image (a killed upload's too) is whole."""
+    """The images listed are those acknowledged (none lost, none twice), each whole."""
     listed = client.listed()
-    assert set(acknowledged) <= set(listed), "an acknowledged upload is missing"
+    assert set(listed) == set(acknowledged)
     for image_id, row in listed.items():
         assert row["status"] == "ready", row
-        client.assert_whole(image_id, acknowledged.get(image_id))
+        client.assert_whole(image_id, acknowledged[image_id])

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from typing import Any
 
 import pytest
 
+from app import layout
 from app.logic import uploads
 from tests.images import image_bytes, write
 from tests.integration.lambda_client import Reply, call, stored, upload
@@ -169,17 +171,21 @@ def test_a_retry_while_the_first_attempt_runs_is_a_409_with_retry_after(
     assert len(stored(aws)[1]) == 1
 
 
-def test_a_key_is_forgotten_after_idempotency_expires_in(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_after_idempotency_expires_in_a_key_may_stand_for_another_request(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     from app import storage
 
     monkeypatch.setenv("IDEMPOTENCY_EXPIRES_IN", "1")
     storage.reset_clients()
     headers = key()
-    assert upload("user=alice", "file=@sample.png", headers=headers).status == 201
+    first = upload("user=alice", "file=@sample.png", headers=headers)
     time.sleep(2.1)  # records expire in whole seconds: past the next one
-    later = upload("user=alice", "file=@sample.png", headers=headers)
-    assert later.status == 201
+    other = write(tmp_path, "other.png", image_bytes("PNG", color=(7, 7, 7)))
+    later = upload("user=alice", f"file=@{other}", headers=headers)  # no 422: the key was forgotten
+    assert (first.status, later.status) == (201, 201)
     assert "Idempotent-Replayed" not in later.headers
+    assert later.json()["id"] != first.json()["id"]
     assert len(stored(aws)[1]) == 2
 
 
@@ -191,3 +197,55 @@ def test_records_expire_through_the_tables_time_to_live(aws: dict[str, Any]) -> 
     assert record["status"] == {"S": "COMPLETED"}
     assert record["id"]["S"].startswith("image-api#")
     assert int(record["expiration"]["N"]) > time.time() + 86_000
+
+
+def forget_answers(aws: dict[str, Any]) -> None:
+    """As when an attempt died after storing, before its answer was recorded, and its record expired."""
+    for item in aws["dynamodb"].scan(TableName="images-idempotency")["Items"]:
+        aws["dynamodb"].delete_item(TableName="images-idempotency", Key={"id": item["id"]})
+
+
+def test_a_retry_after_an_attempt_died_unrecorded_finds_its_image_instead_of_storing_another(
+    aws: dict[str, Any],
+) -> None:
+    headers = key()
+    first = upload("user=alice", "tags=a", "file=@sample.png", headers=headers)
+    forget_answers(aws)
+    again = upload("user=alice", "tags=a", "file=@sample.png", headers=headers)
+
+    assert (first.status, again.status) == (201, 201)
+    assert "Idempotent-Replayed" not in again.headers  # carried out again, and it found the image
+    assert again.json()["id"] == first.json()["id"]
+    objects, rows = stored(aws)
+    assert [row["id"] for row in rows] == [first.json()["id"]]
+    assert len(objects) == 2
+    assert call("GET", "/list", query={"tag": "a"}).json()[0]["id"] == first.json()["id"]
+
+
+def test_the_same_after_a_died_v1_upload_and_direct_upload_start(aws: dict[str, Any]) -> None:
+    headers = key()
+    first = v1_post(headers)
+    forget_answers(aws)
+    again = v1_post(headers)
+    assert (first.status, again.status) == (201, 201)  # not 409 DUPLICATE_IMAGE: it is its own image
+    assert again.json()["image_id"] == first.json()["image_id"]
+    started = start_direct(headers)
+    forget_answers(aws)
+    restarted = start_direct(headers)
+    assert (started.status, restarted.status) == (201, 201)
+    assert restarted.json()["id"] == started.json()["id"]
+    assert restarted.json()["upload"]["fields"]["key"] == f"incoming/{started.json()['id']}"
+    assert sorted(row["status"] for row in stored(aws)[1]) == ["pending", "ready"]
+
+
+def test_keyed_requests_make_ids_of_their_own(aws: dict[str, Any]) -> None:
+    ids = {upload("user=alice", f"description={n}", "file=@sample.png", headers=key()).json()["id"] for n in range(3)}
+    same_key = key()
+    ids.add(upload("user=alice", "file=@sample.png", headers=same_key).json()["id"])
+    ids.add(
+        upload("user=alice", "file=@sample.png", headers={"Idempotency-Key": same_key["Idempotency-Key"] + "x"}).json()[
+            "id"
+        ]
+    )
+    assert len(ids) == 5
+    assert all(re.fullmatch(layout.ID_PATTERN, image_id) for image_id in ids)
