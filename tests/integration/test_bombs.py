@@ -1,6 +1,6 @@
 """The bomb catalogue (tests/bombs.py): each hostile image is refused, or accepted when it is within
-the limits, by a handler whose peak memory stays under the decode budget and whose time stays under
-a few seconds, and whose error message is fit for a client.
+the limits, by a handler whose peak memory stays under the decode budget, that never hangs, and whose
+error message is fit for a client.
 
 The whole catalogue runs once, in a separate warm process that forks for each case
 (tests/bomb_runner.py), so each peak is that of one request alone.
@@ -16,7 +16,9 @@ from tests.bombs import CATALOGUE, Bomb
 from tests.hygiene import assert_clean_message
 
 BUDGET_MIB = Settings(memory_mb=MEMORY_MB, decode_budget_mb=0).decode_budget_bytes // MIB
-SECONDS = 4.0  # worst accepted case here: about 1.7 s
+# A guard against a hang (a decoder looping), not a speed target: how long each case takes is
+# `make bench`'s to report (hostile images), since a busy machine can double any time here.
+HANG_SECONDS = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def test_bomb(bomb: Bomb, measured: dict[str, Measured]) -> None:
 
     assert (result.status, result.code) == (bomb.status, bomb.code), result.error
     assert 0 <= result.peak_mib < BUDGET_MIB, f"peak {result.peak_mib} MiB"
-    assert result.seconds < SECONDS
+    assert result.seconds < HANG_SECONDS
     if result.estimate_mib is not None and result.status == 201:
         assert result.peak_mib <= result.estimate_mib, "app.image_limits underestimates what decoding holds"
     if result.error is not None:
