@@ -1,4 +1,4 @@
-"""`python -m localserver` as a process: start-up message, busy port, clean stop on Ctrl-C, data kept across restarts."""
+"""`python -m localserver` as a process: start-up message, busy port, clean stop, data kept across restarts."""
 
 from __future__ import annotations
 
