@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 export DISABLE_DEPRECATION_NOTICE := 1
 LOCALSTACK_ENDPOINT ?= http://localhost:4566
+E2E_TESTS ?= tests/e2e
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
@@ -35,8 +36,8 @@ unit: $(VENV)/.installed ## Unit tests only
 integration: $(VENV)/.installed ## Integration tests only (lambda_handler on moto)
 	$(BIN)/python -m pytest tests/integration
 
-e2e: $(VENV)/.installed ## End-to-end tests against the API deployed on LocalStack (or BASE_URL)
-	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+e2e: $(VENV)/.installed ## End-to-end tests against the API deployed on LocalStack (or BASE_URL; E2E_TESTS= a subset)
+	$(BIN)/python -m pytest $(E2E_TESTS) $(PYTEST_ARGS)
 
 e2e-local: $(VENV)/.installed ## End-to-end tests against a local server started for the run
 	E2E_TARGET=local $(BIN)/python -m pytest tests/e2e
@@ -75,7 +76,7 @@ delete-stack: $(VENV)/.installed ## Delete that stack and check nothing is left 
 
 e2e-stack: $(VENV)/.installed ## End-to-end tests against the stack deploy-stack made
 	set -a && . build/stack.env && set +a && E2E_API_KEY=$$(cat build/stack_api_key 2>/dev/null) \
-	  $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+	  $(BIN)/python -m pytest $(E2E_TESTS) $(PYTEST_ARGS)
 
 deploy-aws: $(VENV)/.installed ## Deploy template.yaml to your AWS account (README: Deploy to AWS)
 	AWS_CLI=aws bash deploy/stack.sh deploy $(PARAMETERS)
@@ -135,7 +136,7 @@ UV_COMPILE := $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-c
 
 lock: $(VENV)/.installed ## Regenerate requirements.lock and requirements-dev.lock after editing requirements*.txt
 	$(UV_COMPILE) --python-version 3.12 --python-platform x86_64-manylinux_2_28 -o requirements.lock requirements.txt
-	$(UV_COMPILE) --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements-dev.lock requirements-dev.txt
+	$(UV_COMPILE) --universal --python-version 3.11 -o requirements-dev.lock requirements-dev.txt
 
 audit: $(VENV)/.installed ## Known vulnerabilities in both locks (exit 1: one has a fix; 2: no database answered)
 	$(BIN)/python -m ops.audit requirements.lock requirements-dev.lock
