@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # Our own access line per request (LambdaApp) replaces werkzeug's, which moto's server would echo too.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _quiet_memory_lines()
     try:
         http: BaseWSGIServer = make_server(args.host, args.port, LambdaApp(args.api_key), threaded=True)
     except (OSError, SystemExit):  # werkzeug reports a busy port itself, then exits
@@ -157,6 +158,14 @@ def _configure_auth() -> None:
     reset_clients()  # the settings are read again, with these
     if get_settings().auth == "jwt":
         print("  signed-in users (AUTH=jwt): make token USER=alice [ADMIN=1] prints a bearer token", flush=True)
+
+
+def _quiet_memory_lines() -> None:
+    """The function's memory line per invocation is for `make soak` on a Lambda; here it would
+    only bury the access lines (one process serves every request: there is nothing to compare)."""
+    from app.observability import MEMORY_MESSAGE, logger
+
+    logger.addFilter(lambda record: record.getMessage() != MEMORY_MESSAGE)
 
 
 def _on_stop_signals(handler: Any) -> None:
