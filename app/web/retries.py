@@ -9,7 +9,7 @@ while the first attempt still runs is told to wait (409, Retry-After).
 An attempt can die (timeout, out of memory) after storing its image but before
 its answer is recorded; its record then expires at the attempt's deadline and a
 retry runs again. So that this run finds the image instead of storing another,
-a new image's id is derived from the request (`request_id`): the retry's row
+a new image's id is derived from the request (`image_id_of`): the retry's row
 meets the first one's, and the logic returns that.
 
 Powertools' Idempotency utility keeps the records, in the idempotency table
@@ -66,14 +66,14 @@ def once(
         raise InvalidInputError(f"{HEADER} must be 1 to 255 visible ASCII characters", "INVALID_IDEMPOTENCY_KEY")
     scope = f"{event.http_method} {_route(event.path)}"
     record = {"key": [scope, caller.user or "", key], "request": dict(request)}
-    stored = _run(router, record, lambda: _recordable(answer(request_id(record))))
+    stored = _run(router, record, lambda: _recordable(answer(image_id_of(record))))
     headers = dict(stored["headers"])
     if stored.get("replayed"):
         headers[REPLAYED] = "true"
     return Response(stored["status"], content_types.APPLICATION_JSON, stored["body"], headers)
 
 
-def request_id(record: Mapping[str, Any]) -> str:
+def image_id_of(record: Mapping[str, Any]) -> str:
     """The id of the image a keyed request makes: the same for its every retry, and for no other
     request. It has uuid4's form and random bits, as the shard index needs (app/layout.py)."""
     digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).digest()
