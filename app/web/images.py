@@ -132,7 +132,7 @@ def view(
 @router.delete(
     "/delete/<image_id>",
     summary="Delete an image: its object and its row",
-    responses=openapi.responses(200, DeleteResult, 401, 403, 404, 409, 422),
+    responses=openapi.responses(200, DeleteResult, 400, 401, 403, 404, 409, 422),
 )
 def delete(image_id: str) -> Response[DeleteResult]:
     caller = auth.caller(router)

@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
 from app.logic.files import ACCEPTED_TYPES
 from app.models import DirectUploadRequest, ErrorBody, Redirect, UploadRequest
 from app.v1_models import V1ErrorBody, V1UploadRequest
+from app.web import retries
 
 INFO: dict[str, Any] = {
     "title": "Image API",
@@ -67,12 +68,12 @@ V1_ERRORS = V1ErrorBody  # /v1/images answers every error in its own shape
 # Every write that documents the 422 of a reused key takes the header (app/web/retries.py).
 IDEMPOTENCY_KEY = Parameter.model_validate(
     {
-        "name": "Idempotency-Key",
+        "name": retries.HEADER,
         "in": "header",
         "required": False,
         "description": "Any unique string (a UUID): a retry with the same key and request gets the first answer, "
         "with Idempotent-Replayed: true, and nothing is written twice",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "schema": {"type": "string", "pattern": retries.KEY_PATTERN},
     }
 )
 

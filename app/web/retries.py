@@ -41,7 +41,8 @@ from app.storage import dynamodb_client
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 # Visible ASCII, as the IETF draft's examples and the big payment APIs take it; a UUID fits easily.
-KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # the OpenAPI document states it (app/web/openapi.py)
+KEY_RE = re.compile(KEY_PATTERN)
 
 
 def fingerprint(data: bytes) -> str:

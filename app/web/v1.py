@@ -152,7 +152,7 @@ router.get(
 @router.delete(
     "/v1/images/<image_id>",
     summary="Delete an image",
-    responses=openapi.responses(200, V1DeleteResult, 401, 403, 404, 409, 422, error_model=openapi.V1_ERRORS),
+    responses=openapi.responses(200, V1DeleteResult, 400, 401, 403, 404, 409, 422, error_model=openapi.V1_ERRORS),
 )
 def delete_image(image_id: str) -> Response[V1DeleteResult]:
     caller = auth.caller(router)
