@@ -52,12 +52,10 @@ def start_embedded_aws(host: str, port: int, data_dir: Path | None = None) -> tu
     returns (server, endpoint)."""
     if data_dir is not None:
         journal.prepare(journal.journal_of(data_dir))  # before moto is imported: it reads where at import
-    from moto.server import ThreadedMotoServer
-
     for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
         os.environ.setdefault(name, value)
     os.environ.setdefault("AWS_REGION", "us-east-1")
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server = journal.moto_server(host, port, serial_writes=data_dir is not None)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
     endpoint = f"http://{bound_host}:{bound_port}"
@@ -126,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stop = threading.Event()
     _on_stop_signals(lambda *_: stop.set())  # explicit: a shell that starts us in the background ignores SIGINT
-    moto_server, backend = _storage(args.host, args.aws_port, None if args.fresh else Path(args.data_dir))
+    try:
+        moto_server, backend = _storage(args.host, args.aws_port, None if args.fresh else Path(args.data_dir))
+    except journal.JournalInUseError as exc:
+        print(f"localserver: {exc}. Stop it first, or start with --fresh or --data-dir DIR.", file=sys.stderr)
+        http.server_close()
+        return 2
     base_url = f"http://{args.host}:{http.server_port}"
     _configure_auth()
     provision_storage()

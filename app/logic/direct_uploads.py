@@ -71,10 +71,17 @@ def start_direct_upload(
     row["size"] = size
     try:
         store.put_new_row(row)
-    except RowExistsError:  # an earlier attempt of this request made it, and died before answering
+    except RowExistsError:  # an earlier attempt of this request made it: a new form, while it waits for its file
         row = get_visible(store, row["id"])
+        if row["status"] != PENDING:  # its file came and was processed: never a form that could overwrite it
+            raise ConflictError(
+                f"this request's upload is {row['status']} already; send a new Idempotency-Key", "ALREADY_UPLOADED"
+            ) from None
     expires_in = settings.direct_upload_expires_in
-    post = store.presigned_post(row["key"], content_type, settings.max_direct_upload_bytes, expires_in)
+    # Always the incoming key: a form must never reach an image's final key.
+    post = store.presigned_post(
+        layout.incoming_key(row["id"]), content_type, settings.max_direct_upload_bytes, expires_in
+    )
     return row, post, expires_in
 
 

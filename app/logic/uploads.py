@@ -94,6 +94,8 @@ def _stored_before(store: ImageStore, row: dict[str, Any]) -> dict[str, Any]:
     """The row an earlier attempt of this request stored under `row`'s id."""
     stored = store.get_row(row["id"])
     if stored is None or stored["status"] == DELETING:
+        # Deleted meanwhile: the objects just written again belong to nobody (or are being deleted).
+        delete_objects_quietly(store, row)
         raise ConflictError("this request's image was deleted; send a new Idempotency-Key", "DELETED")
     return stored
 

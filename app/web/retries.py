@@ -32,7 +32,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.encoders import jsonable_encoder
 
-from app.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError
+from app.errors import ConflictError, DomainError, IdempotencyKeyReusedError, InvalidInputError
 from app.layout import ID_PATTERN
 from app.logic.access import Caller
 from app.settings import SERVICE, get_settings
@@ -51,10 +51,15 @@ def fingerprint(data: bytes) -> str:
 
 
 def once(
-    router: Any, caller: Caller, request: Mapping[str, Any], answer: Callable[[str | None], Response[Any]]
+    router: Any,
+    caller: Caller,
+    request: Mapping[str, Any],
+    answer: Callable[[str | None], Response[Any]],
+    remember_for: int | None = None,
 ) -> Response[Any]:
     """`answer(image_id)`, or the answer it gave to an earlier request with this Idempotency-Key;
-    `image_id` is the id a new image takes (None without a key: any new one).
+    `image_id` is the id a new image takes (None without a key: any new one). The answer is
+    replayed for IDEMPOTENCY_EXPIRES_IN, or `remember_for` seconds when it goes stale sooner.
 
     `request` is what makes two requests the same (the parsed fields, a file's `fingerprint`),
     not their raw bodies: curl draws a new multipart boundary on every retry.
@@ -67,7 +72,7 @@ def once(
         raise InvalidInputError(f"{HEADER} must be 1 to 255 visible ASCII characters", "INVALID_IDEMPOTENCY_KEY")
     scope = f"{event.http_method} {_route(event.path)}"
     record = {"key": [scope, caller.user or "", key], "request": dict(request)}
-    stored = _run(router, record, lambda: _recordable(answer(image_id_of(record))))
+    stored = _run(router, record, lambda: _recordable(answer(image_id_of(record))), remember_for)
     headers = dict(stored["headers"])
     if stored.get("replayed"):
         headers[REPLAYED] = "true"
@@ -92,7 +97,9 @@ def _recordable(response: Response[Any]) -> dict[str, Any]:
     return {"status": response.status_code, "headers": dict(response.headers), "body": body}
 
 
-def _run(router: Any, record: dict[str, Any], work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _run(
+    router: Any, record: dict[str, Any], work: Callable[[], dict[str, Any]], remember_for: int | None
+) -> dict[str, Any]:
     # Imported here: only requests that carry a key pay for the utility (and jmespath) at cold start.
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
@@ -101,6 +108,8 @@ def _run(router: Any, record: dict[str, Any], work: Callable[[], dict[str, Any]]
     )
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
+        IdempotencyInconsistentStateError,
+        IdempotencyPersistenceLayerError,
         IdempotencyValidationError,
     )
 
@@ -109,7 +118,7 @@ def _run(router: Any, record: dict[str, Any], work: Callable[[], dict[str, Any]]
         event_key_jmespath="key",
         payload_validation_jmespath="request",
         raise_on_no_idempotency_key=True,
-        expires_after_seconds=settings.idempotency_expires_in,
+        expires_after_seconds=min(settings.idempotency_expires_in, remember_for or settings.idempotency_expires_in),
         hash_function="sha256",
         response_hook=lambda response, _record: {**response, "replayed": True},
     )
@@ -135,4 +144,17 @@ def _run(router: Any, record: dict[str, Any], work: Callable[[], dict[str, Any]]
             "IDEMPOTENCY_IN_PROGRESS",
             retry_after=1,
         ) from exc
+    except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
+        refusal = _refusal_behind(exc)
+        if refusal is not None:  # its record could not be deleted: the refusal still stands
+            raise refusal from exc
+        raise  # the records' table failed: a 500 like any store's; a retry is safe (image_id_of)
     return result
+
+
+def _refusal_behind(exc: BaseException) -> DomainError | None:
+    """The domain refusal a failed record deletion happened in (Powertools raises from inside it)."""
+    seen: BaseException | None = exc.__context__
+    while seen is not None and not isinstance(seen, DomainError):
+        seen = seen.__context__
+    return seen

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from app.layout import REJECTED
 from app.logic import access, direct_uploads
 from app.models import DirectUploadRequest, DirectUploadResult, ImageDetail, PresignedPost
+from app.settings import get_settings
 from app.storage import ImageStore
 from app.web import auth, openapi, requests, retries
 from app.web.images import detail
@@ -36,8 +37,9 @@ def start_upload() -> Response[DirectUploadResult]:
         headers = {"Location": f"view/{row['id']}"}
         return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, result, headers)
 
-    # A replay answers the same form: it stays valid for expires_in from the first answer.
-    return retries.once(router, caller, {**request.model_dump(mode="json"), "user": user}, answer)
+    # Replayed only while its form is valid; later, a retry runs again and is given a new form.
+    fields = {**request.model_dump(mode="json"), "user": user}
+    return retries.once(router, caller, fields, answer, get_settings().direct_upload_expires_in)
 
 
 @router.post(

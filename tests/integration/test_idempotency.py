@@ -249,3 +249,58 @@ def test_keyed_requests_make_ids_of_their_own(aws: dict[str, Any]) -> None:
     )
     assert len(ids) == 5
     assert all(re.fullmatch(layout.ID_PATTERN, image_id) for image_id in ids)
+
+
+def test_a_retried_start_never_gets_a_form_once_its_upload_was_processed(aws: dict[str, Any]) -> None:
+    headers = key()
+    started = start_direct(headers, size=len(PNG)).json()
+    aws["s3"].put_object(Bucket="images-bucket", Key=f"incoming/{started['id']}", Body=PNG, ContentType="image/png")
+    assert call("POST", f"/uploads/{started['id']}/complete").json()["status"] == "ready"
+    forget_answers(aws)  # e.g. its record expired
+
+    again = start_direct(headers, size=len(PNG))
+
+    assert_refused(again, 409, "ALREADY_UPLOADED")  # a form now would reach the image's own key
+    assert [row["status"] for row in stored(aws)[1]] == ["ready"]
+
+
+def test_a_start_is_replayed_only_while_its_form_is_valid(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import storage
+
+    monkeypatch.setenv("DIRECT_UPLOAD_EXPIRES_IN", "1")
+    storage.reset_clients()
+    headers = key()
+    first = start_direct(headers)
+    time.sleep(2.1)  # past the form's expiry (records expire in whole seconds)
+    later = start_direct(headers)
+
+    assert (first.status, later.status) == (201, 201)
+    assert "Idempotent-Replayed" not in later.headers  # a new answer, with a new form
+    assert later.json()["id"] == first.json()["id"]
+    assert later.json()["upload"]["fields"]["key"] == f"incoming/{first.json()['id']}"
+    assert len(stored(aws)[1]) == 1
+
+
+def test_a_retry_whose_image_was_deleted_meanwhile_leaves_no_objects(aws: dict[str, Any]) -> None:
+    headers = key()
+    image = upload("user=alice", "file=@sample.png", headers=headers).json()
+    row = aws["dynamodb"].get_item(TableName="images", Key={"id": {"S": image["id"]}})["Item"]
+    aws["dynamodb"].put_item(TableName="images", Item={**row, "status": {"S": "deleting"}})  # a delete under way
+    forget_answers(aws)
+
+    assert_refused(upload("user=alice", "file=@sample.png", headers=headers), 409, "DELETED")
+    objects, _ = stored(aws)
+    assert objects == []  # what the retry wrote again went with the deleting image's
+
+
+def test_a_refusal_stands_when_its_record_cannot_be_deleted(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the records' table is down")
+
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "_delete_record", fail)
+    text = write(tmp_path, "notes.png", b"not an image at all")
+    assert_refused(upload("user=alice", f"file=@{text}", headers=key()), 415, "UNSUPPORTED_MEDIA_TYPE")

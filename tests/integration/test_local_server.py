@@ -117,11 +117,30 @@ def test_what_was_acknowledged_survives_a_kill_and_a_restart_keeps_it(tmp_path: 
         assert requests.get(f"{api.base_url}/list", timeout=30).json() == []
 
 
-def test_a_journal_line_cut_short_by_a_kill_is_dropped_before_the_replay(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "after", [b'{"method": "PU', b'{"meth\n{"method": "PUT", "url": "http://x/c"}\n'], ids=["cut short", "damaged"]
+)
+def test_a_journal_keeps_its_whole_lines_up_to_any_damage(
+    tmp_path: Path, after: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOTO_RECORDER_FILEPATH", "")  # prepare points it at the journal: undone afterwards
     journal_file = journal.journal_of(tmp_path)
-    journal_file.write_bytes(b'{"method": "PUT", "url": "http://x/b"}\n{"method": "PU')
+    journal_file.write_bytes(b'{"method": "PUT", "url": "http://x/b"}\n' + after)
     journal.prepare(journal_file)
     assert journal_file.read_bytes() == b'{"method": "PUT", "url": "http://x/b"}\n'
+
+
+def test_a_second_server_on_the_same_data_is_refused(tmp_path: Path) -> None:
+    with local_server(data_dir=tmp_path / "data"):
+        port = free_port()
+        second = subprocess.run(
+            [sys.executable, "-m", "localserver", "--port", str(port), "--state=", f"--data-dir={tmp_path / 'data'}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert second.returncode == 2
+    assert "another local server keeps its data in" in second.stderr
 
 
 @pytest.mark.parametrize(
