@@ -33,6 +33,13 @@ def start_direct(headers: dict[str, str], size: int = 5_000_000) -> Reply:
     return call("POST", "/uploads", headers={"Content-Type": "application/json", **headers}, body=body.encode())
 
 
+def assert_replayed(first: Reply, again: Reply, status: int) -> None:
+    """`again` is `first`'s answer, given back as a replay."""
+    assert first.status == again.status == status
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
 def assert_refused(reply: Reply, status: int, code: str) -> None:
     assert reply.status == status, reply.body
     body = reply.json()
@@ -123,9 +130,7 @@ def test_a_retried_delete_gets_its_first_answer_not_a_404(aws: dict[str, Any]) -
 def test_a_retried_direct_upload_start_answers_the_same_form_and_one_pending_row(aws: dict[str, Any]) -> None:
     headers = key()
     first, again = start_direct(headers), start_direct(headers)
-    assert first.status == again.status == 201
-    assert again.json() == first.json()
-    assert again.headers["Idempotent-Replayed"] == "true"
+    assert_replayed(first, again, 201)
     assert [row["status"] for row in stored(aws)[1]] == ["pending"]
     assert_refused(start_direct(headers, size=6_000_000), 422, "IDEMPOTENCY_KEY_REUSED")
 
@@ -133,9 +138,7 @@ def test_a_retried_direct_upload_start_answers_the_same_form_and_one_pending_row
 def test_v1_upload_and_delete_retries_replay_instead_of_409_or_404(aws: dict[str, Any]) -> None:
     headers = key()
     first, again = v1_post(headers), v1_post(headers)
-    assert first.status == again.status == 201
-    assert again.json() == first.json()
-    assert again.headers["Idempotent-Replayed"] == "true"
+    assert_replayed(first, again, 201)
     assert v1_post({}).json()["code"] == "DUPLICATE_IMAGE"  # without the key the repeat is refused, as before
     refused = v1_post(headers, data=image_bytes("PNG", color=(9, 9, 9)))
     assert refused.status == 422
