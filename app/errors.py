@@ -85,7 +85,7 @@ class RejectedFileError(DomainError):
 
 
 class NotAnImageError(RejectedFileError):
-    """The bytes are not a JPEG, PNG, GIF or WebP image (or are damaged)."""
+    """The bytes are not a JPEG, PNG, GIF, WebP, AVIF or HEIC image (or are damaged)."""
 
     code = "UNSUPPORTED_MEDIA_TYPE"
 
@@ -114,7 +114,7 @@ def rejection(code: str, reason: str = "") -> RejectedFileError:
     """
     kind = REJECTIONS.get(code, NotAnImageError)
     if kind is NotAnImageError:
-        return kind("file is not a JPEG, PNG, GIF or WebP image" + (f" ({reason})" if reason else ""))
+        return kind("file is not a JPEG, PNG, GIF, WebP, AVIF or HEIC image" + (f" ({reason})" if reason else ""))
     if kind is ImageTooLargeError:
         return kind(f"the image is too large: {reason}")
     return kind(reason)

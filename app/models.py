@@ -100,7 +100,7 @@ class UploadForm(BaseModel):
 class UploadRequest(UploadForm):
     """`POST /upload` as the OpenAPI document describes it: the form's fields and its file."""
 
-    file: bytes = Field(description="JPEG, PNG, GIF or WebP")
+    file: bytes = Field(description="JPEG, PNG, GIF, WebP, AVIF or HEIC")
 
 
 class ImageSummary(BaseModel):

@@ -86,6 +86,17 @@ class Settings:
     # A day, as payment APIs keep theirs: long enough for a phone that queued the retry offline.
     idempotency_expires_in: int = field(default_factory=lambda: _int("IDEMPOTENCY_EXPIRES_IN", 86_400))
     url_expires_in: int = field(default_factory=lambda: _int("URL_EXPIRES_IN", 3600))
+    # Presigned URLs are signed as of the start of a window of this many seconds (and live that much
+    # longer), so every view within it gets the same URL and a browser's cache hits.
+    url_window: int = field(default_factory=lambda: _int("URL_WINDOW", 900))
+    # Metadata (EXIF with GPS, XMP, comments) is removed from stored originals; false keeps it.
+    strip_metadata: bool = field(default_factory=lambda: _str("STRIP_METADATA", "true").lower() != "false")
+    # The sizes (pixels) a variant's w and h may take: nobody fills the bucket with a variant per width.
+    variant_sizes: tuple[int, ...] = field(
+        default_factory=lambda: tuple(
+            sorted({int(size) for size in _str("VARIANT_SIZES", "128,256,512,1024,2048").split(",")})
+        )
+    )
     direct_upload_expires_in: int = field(default_factory=lambda: _int("DIRECT_UPLOAD_EXPIRES_IN", 900))
     # X-Ray tracing (the template sets TRACING=Active on the function); off, Tracer is not even imported.
     tracing: bool = field(default_factory=lambda: _str("TRACING") == "Active")

@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 from app.models import Description, JsonTags, no_control_characters
 
 V1_USER_PATTERN = r"^[A-Za-z0-9_-]{3,50}$"
-V1_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
+V1_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp", "avif", "heic", "heif")
 MAX_IMAGE_NAME = 255
 
 

@@ -74,6 +74,18 @@ def parameters() -> dict[str, Any]:
             settings.idempotency_expires_in, "Seconds an Idempotency-Key is remembered (README: Retries)", 60
         ),
         "UrlExpiresIn": number(settings.url_expires_in, "Seconds presigned URLs stay valid", 1),
+        "UrlWindow": number(settings.url_window, "Seconds a presigned URL stays the same (browser caching)"),
+        "StripMetadata": {
+            "Type": "String",
+            "Default": str(settings.strip_metadata).lower(),
+            "AllowedValues": ["true", "false"],
+            "Description": "Remove EXIF (GPS), XMP and comments from stored originals",
+        },
+        "VariantSizes": {
+            "Type": "String",
+            "Default": ",".join(map(str, settings.variant_sizes)),
+            "Description": "Pixel sizes a variant's w and h may take, comma-separated",
+        },
         "DirectUploadExpiresIn": number(
             settings.direct_upload_expires_in, "Seconds a direct upload's form stays valid", 1
         ),
@@ -268,6 +280,9 @@ def function() -> dict[str, Any]:
         "MAX_UPLOAD_BYTES": ref("MaxUploadBytes"),
         "MAX_DIRECT_UPLOAD_BYTES": ref("MaxDirectUploadBytes"),
         "URL_EXPIRES_IN": ref("UrlExpiresIn"),
+        "URL_WINDOW": ref("UrlWindow"),
+        "STRIP_METADATA": ref("StripMetadata"),
+        "VARIANT_SIZES": ref("VariantSizes"),
         "DIRECT_UPLOAD_EXPIRES_IN": ref("DirectUploadExpiresIn"),
         "FUNCTION_TIMEOUT": ref("FunctionTimeout"),
         "FUNCTION_MEMORY_MB": ref("FunctionMemory"),

@@ -144,11 +144,12 @@ def main(names: list[str]) -> int:
     return 0
 
 
-def run(names: list[str], timeout: float = 600) -> list[Measured]:
-    """Measure `names` in a fresh process (this one may hold anything); one result per name."""
+def run(names: list[str], timeout: float = 600, env: dict[str, str] | None = None) -> list[Measured]:
+    """Measure `names` in a fresh process (this one may hold anything), with `env` added to its
+    environment; one result per name."""
     import subprocess
 
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
     output = subprocess.run(
         [sys.executable, "-m", "tests.bomb_runner", *names],
         capture_output=True,

@@ -236,9 +236,13 @@ class Bomb:
     make: Callable[[], bytes]
     status: int  # what POST /upload must answer
     code: str | None = None  # the error code, when refused
+    # What it answers when metadata is stripped (the default) and that changes the answer: the
+    # metadata is removed before anything decodes it, and the image is stored without it.
+    stripped: tuple[int, str | None] | None = None
 
 
 MIB = 1 << 20
+STRIPPED = (201, None)
 CATALOGUE = [
     # Still images whose decoded size is the attack.
     Bomb("png-tall-1x67M", lambda: png(1, 67_000_000), 413, "IMAGE_TOO_LARGE"),
@@ -291,13 +295,13 @@ CATALOGUE = [
     Bomb("jpeg-progressive-100k-scans-16px", lambda: jpeg_many_scans((16, 16), 100_000), 201),
     Bomb("jpeg-progressive-3000x3000", lambda: _jpeg((3_000, 3_000), progressive=True, subsampling=0), 201),
     # Metadata.
-    Bomb("png-ztxt-inflates-to-100M", lambda: png(8, 8, before_idat=png_text(b"c", 100 * MIB, compressed=True)), 413, "IMAGE_TOO_LARGE"),
-    Bomb("png-text-3M-in-chunks", lambda: png(8, 8, before_idat=png_text(b"c", 600_000, compressed=False) * 5), 413, "IMAGE_TOO_LARGE"),
+    Bomb("png-ztxt-inflates-to-100M", lambda: png(8, 8, before_idat=png_text(b"c", 100 * MIB, compressed=True)), 413, "IMAGE_TOO_LARGE", STRIPPED),
+    Bomb("png-text-3M-in-chunks", lambda: png(8, 8, before_idat=png_text(b"c", 600_000, compressed=False) * 5), 413, "IMAGE_TOO_LARGE", STRIPPED),
     Bomb("png-iccp-inflates-to-64M", lambda: png(8, 8, before_idat=png_icc(64 * MIB)), 413, "IMAGE_TOO_LARGE"),
-    Bomb("png-exif-after-idat-3M", lambda: png(8, 8, after_idat=_chunk(b"eXIf", b"MM\0*" + b"\0" * 3 * MIB)), 413, "IMAGE_TOO_LARGE"),
+    Bomb("png-exif-after-idat-3M", lambda: png(8, 8, after_idat=_chunk(b"eXIf", b"MM\0*" + b"\0" * 3 * MIB)), 413, "IMAGE_TOO_LARGE", STRIPPED),
     Bomb("jpeg-icc-in-60-segments", lambda: jpeg_with_app_segments(0xE2, icc_segment(1, 60), 60), 413, "IMAGE_TOO_LARGE"),
     Bomb("jpeg-exif-5000-entries", lambda: jpeg_with_app_segments(0xE1, exif_segment(5_000), 1), 201),
     Bomb("jpeg-xmp-64k", lambda: jpeg_with_app_segments(0xE1, XMP_SEGMENT, 1), 201),
-    Bomb("webp-exif-3M", lambda: webp_with_chunk(b"EXIF", 3 * MIB), 413, "IMAGE_TOO_LARGE"),
-    Bomb("webp-xmp-3M", lambda: webp_with_chunk(b"XMP ", 3 * MIB), 413, "IMAGE_TOO_LARGE"),
+    Bomb("webp-exif-3M", lambda: webp_with_chunk(b"EXIF", 3 * MIB), 413, "IMAGE_TOO_LARGE", STRIPPED),
+    Bomb("webp-xmp-3M", lambda: webp_with_chunk(b"XMP ", 3 * MIB), 413, "IMAGE_TOO_LARGE", STRIPPED),
 ]  # fmt: skip

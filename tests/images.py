@@ -7,6 +7,9 @@ import os
 from pathlib import Path
 
 from PIL import Image
+from pillow_heif import register_heif_opener
+
+register_heif_opener()  # tests make and read HEIC files (the service registers it only when one comes)
 
 # (Pillow format, the type the API records, the extension of the stored key) for each accepted format.
 FORMATS = [
@@ -14,6 +17,8 @@ FORMATS = [
     ("PNG", "image/png", "png"),
     ("GIF", "image/gif", "gif"),
     ("WEBP", "image/webp", "webp"),
+    ("AVIF", "image/avif", "avif"),
+    ("HEIF", "image/heic", "heic"),
 ]
 
 
@@ -54,3 +59,33 @@ def scene(
         image = Image.blend(image, noise, grain)
     ImageDraw.Draw(image).ellipse((width * 0.62, height * 0.16, width * 0.86, height * 0.48), fill=(250, 200, 60))
     return image
+
+
+GPS_IFD = 0x8825
+ORIENTATION = 0x0112
+
+
+def photo_with_location(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), orientation: int = 1) -> bytes:
+    """A photo as a phone makes it: EXIF with the camera, the place (GPS) and an orientation, and XMP."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0110] = "PhoneModel 12"  # Model
+    exif[ORIENTATION] = orientation
+    gps = exif.get_ifd(GPS_IFD)
+    gps.update({1: "N", 2: (52.0, 22.0, 7.5), 3: "E", 4: (4.0, 53.0, 40.2)})
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><creator>Someone Private</creator></rdf:RDF></x:xmpmeta>'
+    buffer = io.BytesIO()
+    scene(size, (90, 140, 220), (40, 120, 40)).save(buffer, format=fmt, exif=exif.tobytes(), xmp=xmp)
+    return buffer.getvalue()
+
+
+def location_of(data: bytes) -> dict[int, object]:
+    """The GPS tags Pillow finds in an image's EXIF (empty: none)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return dict(image.getexif().get_ifd(GPS_IFD))
+
+
+def pixels(data: bytes) -> bytes:
+    """The decoded pixels of the first frame, as RGBA."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGBA").tobytes()

@@ -30,10 +30,13 @@ Image.MAX_IMAGE_PIXELS = limits.MAX_DECLARED_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 PngImagePlugin.MAX_TEXT_CHUNK = limits.MAX_METADATA_BYTES
 PngImagePlugin.MAX_TEXT_MEMORY = 2 * limits.MAX_METADATA_BYTES
-# The plugins Pillow may try: nothing else is ever parsed (MPO is JPEG's plugin).
-PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+# The plugins Pillow may try: nothing else is ever parsed (MPO is JPEG's plugin; HEIF is
+# pillow-heif's, registered only when a HEIC file comes, as it costs cold start).
+PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "HEIF")
 # Pillow calls a JPEG with extra pictures (MPF: phones' depth or HDR maps) "MPO"; it is a JPEG.
-FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "AVIF": "avif", "HEIF": "heic"}
+# Formats whose further pictures are not frames of an animation (MPO's depth maps, a HEIC's burst).
+_STILL = ("jpeg", "heic")
 _ORIENTATION = 0x0112  # the EXIF tag
 DAMAGED = "damaged or truncated"
 
@@ -54,20 +57,43 @@ def decode(data: bytes, budget: int | None = None) -> Decoded:
     Raises OverLimitError or UnreadableError, whose messages (reasons) are
     written here for people: never an exception's text, a repr or a path.
     """
+    with opened(data, (THUMBNAIL_SIDE * 2, THUMBNAIL_SIDE * 2), budget) as (image, kind, declared):
+        width, height = _displayed_size(image, declared)
+        _decode_every_frame(image, kind)
+        limits.check_metadata(image.info)  # what followed the pixels (a PNG's late eXIf chunk)
+        return Decoded(kind, width, height, _thumbnail(image))
+
+
+@contextmanager
+def opened(
+    data: bytes, draft_to: tuple[int, int], budget: int | None = None
+) -> Iterator[tuple[Image.Image, str, tuple[int, int]]]:
+    """The image opened (headers only) and checked against the limits: (image, kind, declared size).
+
+    A JPEG is drafted to the smallest scale (1/2, 1/4, 1/8) that still covers `draft_to`:
+    what is made from it never needs more. Errors inside are refusals, as for decode().
+    """
     budget = get_settings().decode_budget_bytes if budget is None else budget
+    if data[4:8] == b"ftyp":
+        _register_heif()
     with _pillow_errors(), Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as image:
         kind = FORMATS.get(image.format or "")
         if kind is None:
             raise UnreadableError("its format is not accepted")
         declared = image.size
-        # JPEG can decode at 1/2, 1/4 or 1/8 scale: a thumbnail never needs full resolution.
-        image.draft("RGB", (THUMBNAIL_SIDE * 2, THUMBNAIL_SIDE * 2))
+        image.draft("RGB", draft_to)
         limits.check(limits.measure(image, data, declared), budget)
         limits.check_metadata(image.info)
-        width, height = _displayed_size(image, declared)
-        _decode_every_frame(image, kind)
-        limits.check_metadata(image.info)  # what followed the pixels (a PNG's late eXIf chunk)
-        return Decoded(kind, width, height, _thumbnail(image))
+        yield image, kind, declared
+
+
+def _register_heif() -> None:
+    """pillow-heif's plugin, the first time a HEIF-family file comes (AVIF is Pillow's own)."""
+    if "HEIF" not in Image.OPEN:
+        from pillow_heif import register_heif_opener
+
+        # Only the primary picture: never a HEIC's thumbnails or depth images.
+        register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
 @contextmanager
@@ -109,7 +135,7 @@ def _decode_every_frame(image: Image.Image, kind: str) -> None:
 
     A JPEG's further pictures (MPO: depth or gain maps) are not needed: only its first is decoded.
     """
-    frames = 1 if kind == "jpeg" else getattr(image, "n_frames", 1)
+    frames = 1 if kind in _STILL else getattr(image, "n_frames", 1)
     for index in range(frames):
         image.seek(index)
         image.load()

@@ -49,7 +49,7 @@ class RefusedError(ValueError):
 
 
 class UnreadableError(RefusedError):
-    """The bytes do not decode as a JPEG, PNG, GIF or WebP image."""
+    """The bytes do not decode as a JPEG, PNG, GIF, WebP, AVIF or HEIC image."""
 
 
 class OverLimitError(RefusedError):
@@ -89,7 +89,8 @@ def measure(image: Image.Image, data: bytes, declared: tuple[int, int]) -> Cost:
     # A still image: the decoded buffer and one full-size copy (a palette or grey image is
     # converted for the thumbnail, RGBA is premultiplied to resize). An animation also keeps the
     # previous frame; libwebp decodes every WebP into two canvases of its own first.
-    buffers = 4 if image.format == "WEBP" else 3 if frames > 1 else 2
+    # AVIF and HEIC decoders hold the picture's YUV planes besides the RGB buffer Pillow copies out.
+    buffers = 4 if image.format == "WEBP" else 3 if frames > 1 or image.format in ("AVIF", "HEIF") else 2
     return Cost(FIXED_BYTES + buffers * buffer_bytes(width, height), width * height, frames=frames)
 
 

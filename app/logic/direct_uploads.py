@@ -39,7 +39,7 @@ from app.logic import access
 from app.logic.access import ANYONE, Caller
 from app.logic.files import ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from app.logic.images import get_visible, new_row, with_image, with_status
-from app.logic.uploads import count_upload, decode, delete_objects_quietly, delete_quietly
+from app.logic.uploads import count_upload, decode, delete_objects_quietly, delete_quietly, stored_bytes
 from app.observability import logger
 from app.settings import get_settings
 from app.storage import ImageStore, RowExistsError
@@ -47,7 +47,7 @@ from app.storage import ImageStore, RowExistsError
 if TYPE_CHECKING:
     from app.imaging.decode import Decoded
 
-NOT_AN_IMAGE = "not a JPEG, PNG, GIF or WebP file"
+NOT_AN_IMAGE = "not a JPEG, PNG, GIF, WebP, AVIF or HEIC file"
 
 
 def start_direct_upload(
@@ -108,12 +108,14 @@ def process_upload(store: ImageStore, image_id: str, caller: Caller = ANYONE) ->
     head = store.read_object(incoming, first_bytes=SNIFF_BYTES)
     if head is None:
         return _lost_race(store, row)
-    if sniff(head) is None:  # refused on its first bytes, without downloading the rest
+    kind = sniff(head)
+    if kind is None:  # refused on its first bytes, without downloading the rest
         return _reject(store, row, NOT_AN_IMAGE)
     data = store.read_object(incoming)
     if data is None:
         return _lost_race(store, row)
     try:
+        data = stored_bytes(data, kind.kind)
         decoded = decode(data)
     except RefusedError as exc:
         return _reject(store, row, str(exc), exc.code)

@@ -8,23 +8,29 @@ from dataclasses import dataclass
 from email.utils import encode_rfc2231
 
 MAX_NAME = 255
-SNIFF_BYTES = 16  # enough for every signature sniff() knows
+SNIFF_BYTES = 64  # enough for every signature sniff() knows (an AVIF/HEIC ftyp box's first brands)
 # Bidirectional overrides can make "evil\u202egpj.exe" display as "evilexe.jpg".
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))
 
 
 @dataclass(frozen=True)
 class ImageType:
+    kind: str
     mime: str
     extension: str
 
 
 TYPES = {
-    "jpeg": ImageType("image/jpeg", "jpg"),
-    "png": ImageType("image/png", "png"),
-    "gif": ImageType("image/gif", "gif"),
-    "webp": ImageType("image/webp", "webp"),
+    "jpeg": ImageType("jpeg", "image/jpeg", "jpg"),
+    "png": ImageType("png", "image/png", "png"),
+    "gif": ImageType("gif", "image/gif", "gif"),
+    "webp": ImageType("webp", "image/webp", "webp"),
+    "avif": ImageType("avif", "image/avif", "avif"),
+    "heic": ImageType("heic", "image/heic", "heic"),
 }
+# ISO base media files name what they hold in their first box (ftyp): its brands.
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"heif", b"mif1", b"msf1"}
 ACCEPTED_TYPES = tuple(kind.mime for kind in TYPES.values())
 
 
@@ -42,6 +48,20 @@ def sniff(data: bytes) -> ImageType | None:
         return TYPES["gif"]
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return TYPES["webp"]
+    if data[4:8] == b"ftyp":
+        return _iso_type(data)
+    return None
+
+
+def _iso_type(data: bytes) -> ImageType | None:
+    """AVIF or HEIC by the ftyp box's brands (major, then compatible): AVIF wins, as a file that
+    names both brands (mif1 is either) holds an AV1 picture when it names avif."""
+    end = min(int.from_bytes(data[:4], "big"), len(data))
+    brands = {data[8:12], *(data[at : at + 4] for at in range(16, end - 3, 4))}
+    if brands & _AVIF_BRANDS:
+        return TYPES["avif"]
+    if brands & _HEIC_BRANDS:
+        return TYPES["heic"]
     return None
 
 

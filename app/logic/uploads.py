@@ -1,6 +1,7 @@
 """Uploads through the API (multipart or JSON): checked, then stored with their thumbnail and row.
 
-The order of writes, and what a failure between two of them leaves: the
+What is stored is the upload without its metadata (stored_bytes). The order of
+writes, and what a failure between two of them leaves: the
 image and its thumbnail first (at once), then the row with its tag items and,
 for the first image of its user with these bytes, the content item that says
 so (one transaction, whose condition finds a repeat; /v1 refuses a repeat
@@ -29,6 +30,7 @@ from app.layout import DELETING, READY
 from app.logic.files import SNIFF_BYTES, sniff
 from app.logic.images import new_row, object_keys, with_image
 from app.observability import logger, metrics
+from app.settings import get_settings
 from app.storage import ContentTakenError, ImageStore, RowExistsError, in_parallel
 
 if TYPE_CHECKING:
@@ -57,8 +59,13 @@ def store_upload(
     row = new_row(user, description, original_name, tags, READY, image_id)
     if not data:
         raise InvalidInputError("file is empty", "EMPTY_FILE")
-    if sniff(data[:SNIFF_BYTES]) is None:  # cheap refusal before any decoding
+    kind = sniff(data[:SNIFF_BYTES])
+    if kind is None:  # cheap refusal before any decoding
         raise rejection(NotAnImageError.code)
+    try:
+        data = stored_bytes(data, kind.kind)
+    except RefusedError as exc:
+        raise rejection(exc.code, str(exc)) from exc
     digest = hashlib.sha256(data).digest()
     content = layout.content_id(user, digest.hex())
     if unique:  # a repeat is refused before any decoding or writing
@@ -129,6 +136,17 @@ def _put_row(store: ImageStore, row: dict[str, Any], unique: bool) -> None:
         raise DuplicateImageError(holder)
     row.pop("content_id")  # a repeat, stored as POST /upload always did: the holder keeps the bytes
     store.put_new_row(row)
+
+
+def stored_bytes(data: bytes, kind: str) -> bytes:
+    """What is kept of an uploaded image: its metadata (GPS, camera, XMP, comments) removed without
+    re-encoding (app/imaging/strip.py), unless STRIP_METADATA=false keeps the original as it came.
+    The row's sha256 and size describe these bytes. RefusedError for a file whose structure is broken."""
+    if not get_settings().strip_metadata:
+        return data
+    from app.imaging.strip import strip_metadata
+
+    return strip_metadata(data, kind)
 
 
 def decode(data: bytes) -> Decoded:

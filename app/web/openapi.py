@@ -49,7 +49,7 @@ _ERRORS = {
     409: "Not possible in the image's current state (e.g. its file is not in S3 yet, or it is being deleted), "
     "or the user stored these bytes already (DUPLICATE_IMAGE)",
     413: "File over MAX_UPLOAD_BYTES, or an image over a decoding limit (IMAGE_TOO_LARGE)",
-    415: "Not a JPEG, PNG, GIF or WebP image",
+    415: "Not a JPEG, PNG, GIF, WebP, AVIF or HEIC image",
     422: "This Idempotency-Key was sent with a different request (IDEMPOTENCY_KEY_REUSED)",
     500: "Unexpected; quote the request id",
 }

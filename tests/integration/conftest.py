@@ -43,3 +43,12 @@ def aws() -> Iterator[dict[str, Any]]:
     """A fresh backend for every test (modules that share one override this fixture)."""
     with moto_backend() as clients:
         yield clients
+
+
+@pytest.fixture
+def keep_metadata(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """STRIP_METADATA=false: uploads are stored byte for byte (tests of the transport, not of privacy)."""
+    monkeypatch.setenv("STRIP_METADATA", "false")
+    storage.reset_clients()
+    yield
+    storage.reset_clients()

@@ -63,7 +63,7 @@ def test_the_upload_form_and_list_parameters_are_documented() -> None:
 
     assert form["required"] == ["file"]  # user: required unless signed in (AUTH=jwt)
     file = {key: value for key, value in form["properties"]["file"].items() if key != "title"}
-    assert file == {"type": "string", "format": "binary", "description": "JPEG, PNG, GIF or WebP"}
+    assert file == {"type": "string", "format": "binary", "description": "JPEG, PNG, GIF, WebP, AVIF or HEIC"}
     assert (form["properties"]["tags"]["maxItems"], form["properties"]["description"]["maxLength"]) == (10, 1000)
     assert set(parameters) == {
         *("limit", "cursor", "user", "tag", "name_contains", "from", "to", "order", "status", "thumbnails", "mine")

@@ -63,6 +63,7 @@ def test_type_comes_from_the_bytes_not_the_name_or_declared_type(
     assert aws["s3"].head_object(Bucket="images-bucket", Key=body["key"])["ContentType"] == mime
 
 
+@pytest.mark.usefixtures("keep_metadata")  # the bytes after IEND would be stripped otherwise
 def test_binary_bytes_survive_intact(tmp_path: Path, aws: dict[str, Any]) -> None:
     # Every byte value, CR/LF pairs and a fake boundary inside the file must come through unchanged.
     data = image_bytes("PNG") + bytes(range(256)) * 64 + b"\r\n--not-the-boundary\r\n\r\n"
@@ -83,6 +84,7 @@ def test_file_name_is_metadata_only_and_sanitised(tmp_path: Path, aws: dict[str,
     assert body["key"] == f"{body['id']}.png"
 
 
+@pytest.mark.usefixtures("keep_metadata")  # the stored size is the upload's
 def test_exactly_the_size_limit_is_accepted(tmp_path: Path, aws: dict[str, Any]) -> None:
     path = write(tmp_path, "big.png", png_of_size(4 * MIB))
 
