@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from app.observability import log_memory, logger, publish_metrics
 from app.settings import SERVICE, get_settings
+from app.web import conditional
 from app.web.resolver import app
 
 
@@ -24,7 +25,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         if _is_s3_event(event):
             return process_s3_event(event)
-        return app.resolve(event, context)
+        return conditional.answer(event, lambda proxy_event: app.resolve(proxy_event, context))
     finally:
         publish_metrics()
         log_memory()

@@ -16,8 +16,16 @@ from typing import Any
 # <id>.<ext>                      an image: the bytes that were checked
 # THUMBNAILS_PREFIX + <id>.<ext>  its thumbnail
 # INCOMING_PREFIX + <id>          a direct upload as the client posted it, until processed
+# VARIANTS_PREFIX + <id>/<w>x<h>-<fit>.<ext>
+#                                 a variant rendered on request (0: that side follows the aspect ratio)
 INCOMING_PREFIX = "incoming/"  # S3 notifies the function of objects created under it
 THUMBNAILS_PREFIX = "thumbnails/"
+VARIANTS_PREFIX = "variants/"
+# Every object of an image is written once and never changes (ids are never reused, a variant's
+# key names everything that makes it): a browser keeps it for a year without asking again.
+# `private`: images may be private (VISIBILITY), so no shared cache keeps them unless one is
+# put in front on purpose.
+OBJECT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 # --- tables ----------------------------------------------------------------------------
 # Image rows, keyed by id.  Every row carries `status` and a `sort_key`
@@ -26,7 +34,10 @@ THUMBNAILS_PREFIX = "thumbnails/"
 # Image ids are UUIDs (uuid4, lower case): keys, sort keys and cursors all contain one.
 ID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ID_RE = re.compile(rf"^{ID_PATTERN}$")
-_KEY_RE = re.compile(rf"^(?:{re.escape(INCOMING_PREFIX)}|{re.escape(THUMBNAILS_PREFIX)})?({ID_PATTERN})(?:\.\w+)?$")
+_KEY_RE = re.compile(
+    rf"^(?:{re.escape(INCOMING_PREFIX)}|{re.escape(THUMBNAILS_PREFIX)})?({ID_PATTERN})(?:\.\w+)?$"
+    rf"|^{re.escape(VARIANTS_PREFIX)}({ID_PATTERN})/\d+x\d+-\w+\.\w+$"
+)
 
 
 def image_key(image_id: str, extension: str) -> str:
@@ -35,6 +46,16 @@ def image_key(image_id: str, extension: str) -> str:
 
 def thumbnail_key(image_id: str, extension: str) -> str:
     return f"{THUMBNAILS_PREFIX}{image_id}.{extension}"
+
+
+def variants_prefix(image_id: str) -> str:
+    """Where an image's variants are: one prefix, so that a delete lists them with one request."""
+    return f"{VARIANTS_PREFIX}{image_id}/"
+
+
+def variant_key(image_id: str, width: int, height: int, fit: str, extension: str) -> str:
+    """A variant's key names all that makes it, so it is rendered once and never changes."""
+    return f"{variants_prefix(image_id)}{width}x{height}-{fit}.{extension}"
 
 
 def incoming_key(image_id: str) -> str:
@@ -51,7 +72,7 @@ def incoming_id(key: str) -> str | None:
 def key_owner(key: str) -> str | None:
     """The id of the image a key of this layout belongs to, or None for a key this service never writes."""
     match = _KEY_RE.match(key)
-    return None if match is None else match.group(1)
+    return None if match is None else match.group(1) or match.group(2)
 
 
 # A content item, id CONTENT_PREFIX + "<user>#<sha256 hex>", holds `image_id`: the one image of that

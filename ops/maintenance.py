@@ -45,7 +45,8 @@ FIELDS = ("id", "status", "key", "thumbnail_key", "sort_key", "created_at", "del
 class Finding:
     """One inconsistency; `kind` says what, and what --fix does about it:
 
-    object-without-row   an object no row owns (a failed upload's leftovers): deleted
+    object-without-row   an object no row owns (a failed upload's leftovers, a variant rendered
+                         while its image was deleted): deleted
     stray-object         an object its row no longer uses (its incoming copy, once processed): deleted
     row-without-object   a ready row whose image is gone: the row is deleted
     missing-thumbnail    a ready image without its thumbnail: made again
@@ -95,7 +96,7 @@ def find(store: ImageStore, now: datetime, grace_minutes: float) -> list[Finding
         young = (now - obj["LastModified"]).total_seconds() < grace  # perhaps an upload in flight
         if row is None and not young:
             findings.append(_without_row(store, owner, key, findings))
-        elif row is not None and row["status"] in (READY, REJECTED) and key not in _used_keys(row) and not young:
+        elif row is not None and row["status"] in (READY, REJECTED) and not _uses(row, key) and not young:
             findings.append(Finding("stray-object", row["id"], key))
     expiry_ms = int(now.timestamp() * 1000) - (get_settings().direct_upload_expires_in + grace) * 1000
     for row in rows.values():
@@ -118,11 +119,12 @@ def _without_row(store: ImageStore, owner: str, key: str, found: list[Finding]) 
     return Finding("object-without-row" if row is None else "unindexed-row", owner, key)
 
 
-def _used_keys(row: dict[str, Any]) -> set[str]:
-    """The objects a ready image uses; a rejected upload uses none (its key is the incoming one it had)."""
+def _uses(row: dict[str, Any], key: str) -> bool:
+    """Whether an image uses the object: a ready one its file, thumbnail and variants; a rejected
+    upload none (its key is the incoming one it had)."""
     if row["status"] != READY:
-        return set()
-    return {row["key"], row.get("thumbnail_key") or row["key"]}
+        return False
+    return key in (row["key"], row.get("thumbnail_key")) or key.startswith(layout.variants_prefix(row["id"]))
 
 
 def repair(store: ImageStore, finding: Finding) -> str:

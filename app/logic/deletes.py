@@ -1,8 +1,8 @@
 """Deleting an image, so that exactly one caller deletes it and nothing is left behind.
 
 The order: the row becomes a `deleting` tombstone and loses its tag items (one
-transaction: gone from every listing and from /view), then the objects and the
-row are deleted, at once (one round trip rather than two). If the objects could
+transaction: gone from every listing and from /view), its variants are listed
+(one prefix), then the objects and the row are deleted, at once. If the objects could
 not be deleted the tombstone is put back, so the state is as if only the row's
 delete had not happened yet; if even that fails, or the function dies between
 the two, the objects are orphans that reconciliation removes. Each step is idempotent.
@@ -37,9 +37,12 @@ def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> d
     deletes it, ForbiddenError for someone else's image (app/logic/access.py)."""
     claim = str(uuid.uuid4())
     row, tombstone = _claim_for_delete(store, image_id, claim, caller)
-    objects, row_deleted = outcomes(
-        [lambda: store.delete_objects(object_keys(row)), lambda: store.delete_row(image_id, claim)]
-    )
+    try:
+        keys = _every_object(store, row)  # before the row goes: a delete that dies leaves its tombstone
+    except Exception:
+        _release_quietly(store, image_id, claim)
+        raise
+    objects, row_deleted = outcomes([lambda: store.delete_objects(keys), lambda: store.delete_row(image_id, claim)])
     if isinstance(objects, Exception):
         if row_deleted is True:  # the objects outlived their row: make it a tombstone again, for the retry
             _restore_quietly(store, {**tombstone, "delete_until": 0})
@@ -53,6 +56,12 @@ def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> d
         raise NotFoundError()
     metrics.add_metric(name="ImagesDeleted", unit="Count", value=1)
     return row
+
+
+def _every_object(store: ImageStore, row: dict[str, Any]) -> list[str]:
+    """The image's objects and its variants (logic/variants.py): those listed now, after the tombstone;
+    one rendered later deletes itself when it finds the tombstone."""
+    return object_keys(row) + store.keys_under(layout.variants_prefix(row["id"]))
 
 
 def _claim_for_delete(

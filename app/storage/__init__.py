@@ -10,7 +10,7 @@ clients.py    the boto3 clients, one of each per execution environment; calls ru
 from app.storage import shards
 from app.storage.clients import dynamodb_client, in_parallel, outcomes, presign_client, reset_clients, s3_client
 from app.storage.dynamo import TimeQuery, from_item, to_item
-from app.storage.store import ContentTakenError, ImageStore, RowExistsError
+from app.storage.store import ContentTakenError, ImageStore, RowExistsError, url_stays_for
 
 __all__ = [
     "ContentTakenError",
@@ -26,4 +26,5 @@ __all__ = [
     "s3_client",
     "shards",
     "to_item",
+    "url_stays_for",
 ]

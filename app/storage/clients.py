@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, TypeVar
 
 import boto3
+import botocore.auth
 from botocore.config import Config
 
 from app.settings import get_settings
@@ -62,6 +66,35 @@ def presign_client() -> S3Client:
         endpoint_url=public or None,
         config=_client_config(public),
     )
+
+
+# botocore signs with the current time, and a presigned URL names it (X-Amz-Date): URLs signed a
+# second apart differ, and a browser caches neither. botocore takes no signing time, so its clock
+# is wrapped: a thread that signs inside `signed_as_of` signs as of that moment, every other
+# signature (and this thread's outside it) as of now. Thread-local, so parallel calls are untouched;
+# tests/unit/test_presign.py fails if a botocore release stops reading the clock this way.
+_signing = threading.local()
+_botocore_now: Callable[[bool], datetime.datetime] = botocore.auth.get_current_datetime  # type: ignore[attr-defined]
+
+
+def _signing_now(remove_tzinfo: bool = True) -> datetime.datetime:
+    moment: datetime.datetime | None = getattr(_signing, "moment", None)
+    if moment is None:
+        return _botocore_now(remove_tzinfo)
+    return moment.replace(tzinfo=None) if remove_tzinfo else moment
+
+
+botocore.auth.get_current_datetime = _signing_now  # type: ignore[attr-defined]
+
+
+@contextmanager
+def signed_as_of(epoch_seconds: int) -> Iterator[None]:
+    """Presigned URLs made inside are signed as of `epoch_seconds` (UTC), in this thread only."""
+    _signing.moment = datetime.datetime.fromtimestamp(epoch_seconds, datetime.UTC)
+    try:
+        yield
+    finally:
+        _signing.moment = None
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from botocore.exceptions import ClientError
 from app import layout
 from app.settings import get_settings
 from app.storage import shards
-from app.storage.clients import dynamodb_client, in_parallel, presign_client, s3_client
+from app.storage.clients import dynamodb_client, in_parallel, presign_client, s3_client, signed_as_of
 from app.storage.dynamo import TimeQuery, content_put, failed_check, from_item, tag_key, to_item
 from app.storage.inventory import Inventory
 
@@ -27,6 +28,19 @@ class ContentTakenError(Exception):
 
 class RowExistsError(Exception):
     """A row with this id exists already (the new row's condition failed)."""
+
+
+def url_window_start(window: int, now: float | None = None) -> int:
+    """The start (epoch seconds) of the window of presigned URLs that `now` falls in."""
+    now = time.time() if now is None else now
+    return int(now // window * window) if window > 0 else int(now)
+
+
+def url_stays_for(now: float | None = None) -> int:
+    """Seconds until presigned URLs change (the window ends): how long an answer naming one may be cached."""
+    now = time.time() if now is None else now
+    window = get_settings().url_window
+    return max(0, url_window_start(window, now) + window - int(now))
 
 
 class ImageStore(Inventory):
@@ -50,6 +64,7 @@ class ImageStore(Inventory):
             ChecksumSHA256=base64.b64encode(sha256 or hashlib.sha256(data).digest()).decode(),
             # Lets reconciliation tie an object back to its row.
             Metadata={"image-id": image_id},
+            CacheControl=layout.OBJECT_CACHE_CONTROL,  # S3 answers it with the bytes: browsers keep them
         )
 
     def read_object(self, key: str, first_bytes: int | None = None) -> bytes | None:
@@ -72,6 +87,11 @@ class ImageStore(Inventory):
             if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise
+
+    def keys_under(self, prefix: str) -> list[str]:
+        """The keys of every object under `prefix` (an image's variants: a few hundred at most)."""
+        pages = s3_client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
     def delete_object(self, key: str) -> None:
         s3_client().delete_object(Bucket=self.bucket, Key=key)  # idempotent: a missing key is fine
@@ -99,10 +119,14 @@ class ImageStore(Inventory):
         return post
 
     def presigned_get(self, key: str, expires_in: int, disposition: str | None = None) -> str:
+        """A URL valid for at least `expires_in` seconds, the same one all through a window of
+        `url_window` seconds: signed as of the window's start, valid for that much longer."""
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if disposition:
             params["ResponseContentDisposition"] = disposition
-        return presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+        window = get_settings().url_window
+        with signed_as_of(url_window_start(window)):
+            return presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in + window)
 
     # --- rows --------------------------------------------------------------
     def tag_items(self, row: Mapping[str, Any]) -> list[dict[str, Any]]:

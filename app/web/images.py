@@ -32,7 +32,7 @@ from app.models import (
 )
 from app.settings import get_settings
 from app.storage import ImageStore
-from app.web import auth, openapi, requests, retries
+from app.web import auth, conditional, openapi, requests, retries
 
 router = APIGatewayRouter()
 
@@ -123,8 +123,7 @@ def view(
     if redirect:
         if answer.url is None:
             raise ConflictError(f"the image is {row['status']}, not ready", "NOT_READY")
-        # Each answer carries a fresh signature: never let a cache hand out an expired one.
-        headers = {"Location": answer.url, "Cache-Control": "no-store"}
+        headers = conditional.redirect_headers(answer.url)
         return Response(HTTPStatus.FOUND, content_types.APPLICATION_JSON, Redirect(url=answer.url), headers)
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, answer)
 

@@ -38,7 +38,7 @@ from app.models import ErrorBody
 from app.observability import logger
 from app.settings import PUBLIC_PATHS, SERVICE, get_settings
 from app.v1_models import V1ErrorBody
-from app.web import auth, images, openapi, requests, site, uploads, v1
+from app.web import auth, images, openapi, requests, site, uploads, v1, variants
 
 # Every kind of refusal, and the status it answers with.
 STATUS = {
@@ -71,7 +71,7 @@ app = openapi.DocumentedResolver(
     enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR, cors=cors()
 )
 app.enable_swagger(path="/swagger", **openapi.INFO)  # Swagger UI with its assets inline: works offline
-for router in (images.router, uploads.router, v1.router, site.router):
+for router in (images.router, uploads.router, variants.router, v1.router, site.router):
     app.include_router(router)
 app.use(middlewares=[auth.authenticate])  # the caller of every route (AUTH=jwt: from its token)
 

@@ -35,7 +35,7 @@ from app.v1_models import (
     V1UploadRequest,
     V1UploadResult,
 )
-from app.web import auth, openapi, requests, retries
+from app.web import auth, conditional, openapi, requests, retries
 
 PREFIX = "/v1/"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -132,7 +132,7 @@ def get_image(
         # Too large for a Lambda answer, or API Gateway would hand the client base64 text
         # (it decodes only for an Accept among the binary media types): S3 serves the bytes.
         url = images.presigned_urls(store, row, download)["url"]
-        redirect = {**headers, "Location": url, "Cache-Control": "no-store"}
+        redirect = {**headers, **conditional.redirect_headers(url)}
         return Response(HTTPStatus.FOUND, content_types.APPLICATION_JSON, Redirect(url=url), redirect)
     data = store.read_object(row["key"])
     if data is None:  # its delete is under way

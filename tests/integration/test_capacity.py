@@ -96,6 +96,12 @@ def test_each_operation_makes_the_requests_the_model_counts(aws: dict[str, Any])
         "GET /list": requests.during(lambda: call("GET", "/list")),
         "POST /uploads, then the file to S3": requests.during(lambda: direct_upload(aws["s3"], started)),
         "POST /uploads/{id}/complete": requests.during(lambda: call("POST", f"/uploads/{started['id']}/complete")),
+        "GET /images/{id}/variant, first request": requests.during(
+            lambda: call("GET", f"/images/{image['id']}/variant", query={"w": "128"})
+        ),
+        "GET /images/{id}/variant, stored": requests.during(
+            lambda: call("GET", f"/images/{image['id']}/variant", query={"w": "128"})
+        ),
         "DELETE /delete/{id}": requests.during(lambda: call("DELETE", f"/delete/{image['id']}")),
     }
 

@@ -1,0 +1,127 @@
+"""Variants: an image at an allowed size and in a format, rendered once on request and kept beside it.
+
+A variant's key (layout.variant_key) names its image, size, fit and format, so
+the first request renders and stores it and every later one finds it with one
+HEAD. The sizes a variant may have are a short list (settings.variant_sizes):
+nobody can fill the bucket with a variant per pixel width.
+
+The order of writes: the variant is stored, then its image is read again. An
+image deleted meanwhile gets the variant deleted too; if the function dies in
+between, reconciliation finds the variant without a row and removes it. A
+delete lists the image's variants after its tombstone is written (deletes.py),
+so a variant rendered after that is the one this check catches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app import layout
+from app.errors import ConflictError, InvalidInputError, NotFoundError, rejection
+from app.imaging.limits import RefusedError
+from app.layout import READY
+from app.logic.access import ANYONE, Caller
+from app.logic.images import get_visible
+from app.logic.uploads import delete_quietly
+from app.observability import metrics
+from app.settings import get_settings
+from app.storage import ImageStore
+
+FITS = ("contain", "cover")
+FORMATS = ("auto", "webp", "avif", "jpeg", "png")
+MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
+EXTENSION = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
+# Best first: what `format=auto` answers when the client's Accept names it.
+_PREFERRED = ("avif", "webp")
+# Without either, a format that keeps what the original may have: alpha (PNG), or not (JPEG).
+_MAY_HAVE_ALPHA = ("png", "gif", "webp", "avif")
+
+
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    format: str
+    url: str
+    expires_in: int
+    rendered: bool  # by this request (False: it was stored already)
+
+
+def allowed_size(value: int | None, name: str) -> int:
+    """A requested side (None: not given, 0) if the settings allow it; InvalidInputError otherwise."""
+    sizes = get_settings().variant_sizes
+    if value is None:
+        return 0
+    if value not in sizes:
+        raise InvalidInputError(f"{name} must be one of {', '.join(map(str, sizes))}", "SIZE_NOT_ALLOWED")
+    return value
+
+
+def negotiated(requested: str, accept: str | None, original_format: str) -> str:
+    """The format to render: the one asked for, or for `auto` the best one the Accept header names."""
+    if requested != "auto":
+        return requested
+    accepted = _accepted_types(accept or "")
+    for fmt in _PREFERRED:
+        if MIME[fmt] in accepted:
+            return fmt
+    return "png" if original_format in _MAY_HAVE_ALPHA else "jpeg"
+
+
+def _accepted_types(accept: str) -> set[str]:
+    """The media types an Accept header names with a quality above 0."""
+    accepted = set()
+    for part in accept.split(","):
+        media, *parameters = (piece.strip().lower() for piece in part.split(";"))
+        quality = next((value for name, _, value in (p.partition("=") for p in parameters) if name == "q"), "1")
+        try:
+            if float(quality) > 0:
+                accepted.add(media)
+        except ValueError:
+            continue
+    return accepted
+
+
+def get_variant(
+    store: ImageStore,
+    image_id: str,
+    width: int | None,
+    height: int | None,
+    fit: str,
+    fmt: str,
+    accept: str | None = None,
+    caller: Caller = ANYONE,
+) -> Variant:
+    """The variant of a ready image the caller may see, rendered now if it was not stored yet."""
+    width, height = allowed_size(width, "w"), allowed_size(height, "h")
+    if not width and not height:
+        raise InvalidInputError("give w, h or both", "SIZE_REQUIRED")
+    row = get_visible(store, image_id, caller)
+    if row["status"] != READY:
+        raise ConflictError(f"the image is {row['status']}, not ready", "NOT_READY")
+    fmt = negotiated(fmt, accept, row.get("format", ""))
+    fit = fit if width and height else "contain"  # one side given: both fits are the same picture
+    key = layout.variant_key(row["id"], width, height, fit, EXTENSION[fmt])
+    rendered = store.object_size(key) is None
+    if rendered:
+        _render(store, row, key, width, height, fit, fmt)
+    expires_in = get_settings().url_expires_in
+    return Variant(key, fmt, store.presigned_get(key, expires_in), expires_in, rendered)
+
+
+def _render(store: ImageStore, row: dict[str, Any], key: str, width: int, height: int, fit: str, fmt: str) -> None:
+    from app.imaging.variants import render  # Pillow: imported when a variant is first made
+
+    data = store.read_object(row["key"])
+    if data is None:  # its image was deleted after it was read above
+        raise NotFoundError()
+    try:
+        variant = render(data, width, height, fit, fmt)
+    except RefusedError as exc:  # e.g. the decode budget was lowered since it was stored
+        raise rejection(exc.code, str(exc)) from exc
+    store.put_object(key, variant.data, MIME[fmt], row["id"])
+    now = store.get_row(row["id"])
+    if now is None or now["status"] != READY:  # deleted meanwhile: the variant would outlive it
+        delete_quietly(store, key)
+        raise NotFoundError()
+    metrics.add_metric(name="VariantsRendered", unit="Count", value=1)
