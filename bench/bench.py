@@ -36,6 +36,7 @@ from typing import Any
 import requests
 
 from bench.floor import floor_api, localstack_session
+from bench.soak import distinct_jpeg, distinct_png, jpeg
 from deploy.endpoints import LOCALSTACK, Api, UnavailableError, localstack_api
 from localserver.gateway import LocalContext
 from localserver.launcher import local_server
@@ -99,9 +100,9 @@ def routes(api: Api, floor: dict[str, Call] | None = None) -> dict[str, Any]:
     floor = floor or {}
 
     def upload() -> str:
-        # A new image each time (bytes after IEND, which decoders ignore): a repeat of the same bytes
-        # by the same user takes the longer path that finds who holds them (docs/capacity.md).
-        image = SAMPLE + os.urandom(16)
+        # A new image each time (bench/soak.py's distinct bytes): a repeat of the same bytes by the
+        # same user takes the longer path that finds who holds them (docs/capacity.md).
+        image = distinct_png(SAMPLE)
         response = session.post(f"{url}/upload", data={"user": "bench", "tags": "bench"}, files={"file": image})
         response.raise_for_status()
         return str(response.json()["id"])
@@ -125,12 +126,40 @@ def routes(api: Api, floor: dict[str, Call] | None = None) -> dict[str, Any]:
         ),
         "GET /openapi.json": paired(get("/openapi.json"), floor.get("GET"), repeat),
     }
+    result.update(variants(session, url, floor.get("GET"), repeat))
     to_delete = iter(list(ids))
     result["DELETE /delete/{id}"] = paired(
         lambda: session.delete(f"{url}/delete/{next(to_delete)}").raise_for_status(),
         floor.get("DELETE"),
         min(repeat, len(ids)),
     )
+    return result
+
+
+def variants(session: requests.Session, url: str, floor: Call | None, repeat: int) -> dict[str, Any]:
+    """GET /images/{id}/variant of a 1120 x 840 photo: the first request of a variant renders and
+    stores it (each sample a new photo), the next ones find it stored (one S3 HEAD)."""
+    photo = jpeg(1120, 840, 90)
+    renders = 5 if SHORT else 15
+
+    def upload_photo() -> str:
+        files = {"file": ("photo.jpg", distinct_jpeg(photo), "image/jpeg")}
+        response = session.post(f"{url}/upload", data={"user": "bench", "tags": "bench"}, files=files)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    def variant(image_id: str, fmt: str) -> None:
+        response = session.get(f"{url}/images/{image_id}/variant?w=512&format={fmt}", allow_redirects=False)
+        assert response.status_code == 302, response.text
+
+    result = {}
+    for fmt in ("webp", "avif"):
+        fresh = iter([upload_photo() for _ in range(renders)])
+        first = lambda fresh=fresh, fmt=fmt: variant(next(fresh), fmt)  # noqa: E731 - bound per format
+        result[f"GET variant, first (renders 512 px {fmt})"] = paired(first, floor, renders)
+    stored = upload_photo()
+    variant(stored, "webp")
+    result["GET variant, stored (S3 HEAD only)"] = paired(lambda: variant(stored, "webp"), floor, repeat)
     return result
 
 

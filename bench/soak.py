@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -214,12 +215,21 @@ def kinds() -> dict[str, Kind]:
 
 
 def distinct(kind: Kind) -> bytes:
-    """The kind's image with 16 random bytes no decoder reads: after a PNG's IEND chunk, in a JPEG
-    comment segment (FFFE) right after its start marker. Same pixels, distinct bytes."""
-    noise = os.urandom(16)
-    if kind.content_type == "image/png":
-        return kind.base + noise
-    return kind.base[:2] + b"\xff\xfe\x00\x12" + noise + kind.base[2:]
+    """The kind's image, its bytes made unique where metadata stripping keeps them and no decoder
+    looks: random pixel densities (a PNG's pHYs chunk, a JPEG's JFIF header). Same pixels, distinct
+    bytes, so each upload takes the path of a new image, not of a repeat."""
+    return distinct_png(kind.base) if kind.content_type == "image/png" else distinct_jpeg(kind.base)
+
+
+def distinct_png(png: bytes) -> bytes:
+    body = b"pHYs" + os.urandom(8) + b"\x00"  # x and y pixels per unit; unit unknown (aspect only)
+    chunk = len(body[4:]).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+    return png[:33] + chunk + png[33:]  # after the signature and IHDR (8 + 25 bytes)
+
+
+def distinct_jpeg(jpeg: bytes) -> bytes:
+    assert jpeg[6:11] == b"JFIF\x00", "Pillow writes a JFIF header first"
+    return jpeg[:14] + os.urandom(4) + jpeg[18:]  # its X and Y density
 
 
 # --- the clients -----------------------------------------------------------------------------

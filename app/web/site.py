@@ -36,6 +36,7 @@ def page() -> str:
     return template.substitute(
         max_upload=html.escape(str(settings.max_upload_bytes)),
         max_direct_upload=html.escape(str(settings.max_direct_upload_bytes)),
+        variant_sizes=html.escape(",".join(map(str, settings.variant_sizes))),
     )
 
 

@@ -175,8 +175,14 @@ def test_upload_browse_filter_open_download_delete(
     assert page.locator("#uploads .failed").count() == 0
     filter_grid(page, tag="e2e-gallery")
     expect(cards(page)).to_have_count(2)
-    for thumbnail in cards(page).locator("img").all():
-        expect(thumbnail).not_to_have_js_property("naturalWidth", 0)  # loaded from S3
+    for picture in cards(page).locator("img").all():
+        expect(picture).not_to_have_js_property("naturalWidth", 0)  # loaded from S3 and decoded
+        source = str(picture.evaluate("img => img.currentSrc"))
+        if target.api_key:  # an <img> cannot send the key: the presigned thumbnail
+            assert "/thumbnails/" in source
+        else:  # a variant in the width the screen needs (the route redirects to S3)
+            assert "/variant?w=" in source, source
+            assert "format=auto" in source, source
     captions = cards(page).locator(".caption").all_inner_texts()
     assert sorted(captions) == sorted([small.name, large.name])
     shoot(page, "grid.png", full_page=True)
@@ -218,7 +224,7 @@ def test_api_errors_read_as_sentences(page: Page, tmp_path: Path) -> None:
 
     upload(page, "e2e-gallery", "", "", [text])
 
-    expect(page.locator("#uploads .failed")).to_have_text("file is not a JPEG, PNG, GIF or WebP image")
+    expect(page.locator("#uploads .failed")).to_have_text("file is not a JPEG, PNG, GIF, WebP, AVIF or HEIC image")
     expect(page.locator("#status")).to_have_text("1 of 1 uploads failed; see the list above.")
 
 

@@ -6,7 +6,13 @@ const $ = (selector) => document.querySelector(selector);
 const MAX_UPLOAD = Number(document.body.dataset.maxUpload);
 const MAX_DIRECT_UPLOAD = Number(document.body.dataset.maxDirectUpload);
 const PAGE_SIZE = 30;
-const TYPES = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "image/gif", webp: "image/webp" };
+const VARIANT_SIZES = document.body.dataset.variantSizes.split(",").map(Number); // VARIANT_SIZES
+// What a card's picture takes on screen (gallery.css: cards of 150 px or more, two a row on phones).
+const CARD_SIZES = "(max-width: 480px) 50vw, 200px";
+const TYPES = {
+  jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "image/gif", webp: "image/webp",
+  avif: "image/avif", heic: "image/heic", heif: "image/heic",
+};
 
 // `generation` changes whenever the grid restarts (new filters, new uploads): a page that
 // arrives for an older generation is dropped instead of mixing into the new grid.
@@ -282,7 +288,8 @@ function setUpDropzone() {
 
 // --- the grid ---------------------------------------------------------------------------
 function listUrl() {
-  const query = new URLSearchParams({ limit: String(PAGE_SIZE), thumbnails: "1" });
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (needsCredentials()) query.set("thumbnails", "1"); // showPicture() uses them only then
   for (const [name, value] of Object.entries(grid.filters)) if (value) query.set(name, value);
   return `list?${query}`;
 }
@@ -301,7 +308,8 @@ function card(image) {
   const img = document.createElement("img");
   img.alt = image.original_name;
   img.loading = "lazy";
-  if (image.thumbnail_url) img.src = image.thumbnail_url;
+  img.decoding = "async";
+  showPicture(img, image);
   const caption = document.createElement("span");
   caption.className = "caption";
   caption.textContent = image.original_name;
@@ -312,6 +320,26 @@ function card(image) {
   button.addEventListener("click", () => openDetail(image.id));
   item.append(button);
   return item;
+}
+
+// Whether API requests need what this tab holds (an API key, a token): an <img> cannot send them.
+function needsCredentials() {
+  return auth.auth !== "none" || Boolean(sessionStorage.getItem("apiKey") || sessionStorage.getItem("idToken"));
+}
+
+// A card's picture: variants in the widths the browser needs (srcset), in the best format it
+// accepts (format=auto); where requests need credentials, the presigned thumbnail instead.
+function showPicture(img, image) {
+  if (image.status !== "ready") return;
+  if (needsCredentials() || !VARIANT_SIZES.length) {
+    if (image.thumbnail_url) img.src = image.thumbnail_url;
+    return;
+  }
+  // Square, as the card shows it (gallery.css: aspect-ratio 1, object-fit cover): no pixel is sent to be cropped.
+  const variant = (side) => apiUrl(`images/${encodeURIComponent(image.id)}/variant?w=${side}&h=${side}&fit=cover&format=auto`);
+  img.srcset = VARIANT_SIZES.map((width) => `${variant(width)} ${width}w`).join(", ");
+  img.sizes = CARD_SIZES;
+  img.src = variant(VARIANT_SIZES.find((width) => width >= 256) || VARIANT_SIZES[VARIANT_SIZES.length - 1]);
 }
 
 async function loadMore() {
