@@ -8,6 +8,8 @@ turns each kind into a status.
 
 from __future__ import annotations
 
+from app.logic.files import ACCEPTED_NAMES
+
 
 class DomainError(Exception):
     """Base of every refusal the service explains to its client."""
@@ -114,7 +116,7 @@ def rejection(code: str, reason: str = "") -> RejectedFileError:
     """
     kind = REJECTIONS.get(code, NotAnImageError)
     if kind is NotAnImageError:
-        return kind("file is not a JPEG, PNG, GIF, WebP, AVIF or HEIC image" + (f" ({reason})" if reason else ""))
+        return kind(f"file is not a {ACCEPTED_NAMES} image" + (f" ({reason})" if reason else ""))
     if kind is ImageTooLargeError:
         return kind(f"the image is too large: {reason}")
     return kind(reason)

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from app.logic.files import ACCEPTED_NAMES
+
 USER_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 TAG_PATTERN = r"^[a-z0-9_.\-]{1,50}$"
 TAG_FILTER_PATTERN = r"^[A-Za-z0-9_.\-]{1,50}$"  # any case: filters are lower-cased like tags
@@ -100,7 +102,7 @@ class UploadForm(BaseModel):
 class UploadRequest(UploadForm):
     """`POST /upload` as the OpenAPI document describes it: the form's fields and its file."""
 
-    file: bytes = Field(description="JPEG, PNG, GIF, WebP, AVIF or HEIC")
+    file: bytes = Field(description=ACCEPTED_NAMES)
 
 
 class ImageSummary(BaseModel):

@@ -33,6 +33,7 @@ import sys
 from typing import Any
 
 from app import layout
+from app.logic.files import ACCEPTED_NAMES
 from app.settings import BINARY_MEDIA_TYPES, DEV_ISSUER, PUBLIC_PATHS, SERVICE, get_settings
 from deploy.package import RUNTIME
 
@@ -259,12 +260,13 @@ def usage(base_url: str, inspect: str, key_source: str = "") -> str:
     if settings.auth == "jwt":  # signed-in users: a dev issuer's token for alice (README: Sign-in)
         key += "  TOKEN=$(make -s token USER=alice)\n"
         h += ' -H "Authorization: Bearer $TOKEN"'
-    return f"""Try it (from the repository's folder; any JPEG, PNG, GIF or WebP works as the file):
+    return f"""Try it (from the repository's folder; any {ACCEPTED_NAMES} works as the file):
   BASE={base_url}
 {key}  curl -s{h} -F user=alice -F description="first image" -F tags=demo -F file=@tests/data/sample.png $BASE/upload
   curl -s{h} "$BASE/list?limit=10"
   ID=$(curl -s{h} $BASE/list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
   curl -s{h} $BASE/view/$ID
+  curl -s{h} -L -o variant.webp "$BASE/images/$ID/variant?w=256&format=webp"   # a size and format (README)
   curl -s{h} -X DELETE $BASE/delete/$ID
   The same images as JSON (README: /v1/images):
   curl -s{h} "$BASE/v1/images?user_id=alice"

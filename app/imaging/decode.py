@@ -32,7 +32,7 @@ PngImagePlugin.MAX_TEXT_CHUNK = limits.MAX_METADATA_BYTES
 PngImagePlugin.MAX_TEXT_MEMORY = 2 * limits.MAX_METADATA_BYTES
 # The plugins Pillow may try: nothing else is ever parsed (MPO is JPEG's plugin; HEIF is
 # pillow-heif's, registered only when a HEIC file comes, as it costs cold start).
-PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "HEIF")
+PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "HEIF")  # HEIF last: see _open()
 # Pillow calls a JPEG with extra pictures (MPF: phones' depth or HDR maps) "MPO"; it is a JPEG.
 FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "AVIF": "avif", "HEIF": "heic"}
 # Formats whose further pictures are not frames of an animation (MPO's depth maps, a HEIC's burst).
@@ -74,17 +74,30 @@ def opened(
     what is made from it never needs more. Errors inside are refusals, as for decode().
     """
     budget = get_settings().decode_budget_bytes if budget is None else budget
-    if data[4:8] == b"ftyp":
-        _register_heif()
-    with _pillow_errors(), Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as image:
+    with _pillow_errors(), _open(data) as image:
         kind = FORMATS.get(image.format or "")
         if kind is None:
             raise UnreadableError("its format is not accepted")
         declared = image.size
+        limits.check_metadata(image.info)
+        if kind == "jpeg" and _turned(image):  # draft() compares with the stored size, not the shown one
+            draft_to = (draft_to[1], draft_to[0])
         image.draft("RGB", draft_to)
         limits.check(limits.measure(image, data, declared), budget)
-        limits.check_metadata(image.info)
         yield image, kind, declared
+
+
+def _open(data: bytes) -> Image.Image:
+    """Pillow's own plugins first; pillow-heif's only for an ISO file none of them knows (a HEIC),
+    as registering it loads libheif (and the x265 it links) into the process."""
+    registered = "HEIF" in Image.OPEN
+    try:  # Pillow refuses a format it was asked for that no plugin registered
+        return Image.open(io.BytesIO(data), formats=PILLOW_FORMATS if registered else PILLOW_FORMATS[:-1])
+    except UnidentifiedImageError:
+        if data[4:8] != b"ftyp" or registered:
+            raise
+    _register_heif()
+    return Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
 
 
 def _register_heif() -> None:
@@ -118,16 +131,20 @@ def _pillow_errors() -> Iterator[None]:
         raise UnreadableError(DAMAGED) from exc
     except UnidentifiedImageError as exc:
         raise UnreadableError("its format is not recognised") from exc
-    except (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError) as exc:  # Pillow on malformed files
+    # Pillow on malformed files; RuntimeError: libavif's and libheif's refusals ("decoding failed").
+    except (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError, RuntimeError) as exc:
         raise UnreadableError(DAMAGED) from exc
 
 
 def _displayed_size(image: Image.Image, declared: tuple[int, int]) -> tuple[int, int]:
     """Width and height as shown: swapped when EXIF says the picture is turned by 90 degrees."""
     width, height = declared
-    if image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):
-        return height, width
-    return width, height
+    return (height, width) if _turned(image) else (width, height)
+
+
+def _turned(image: Image.Image) -> bool:
+    """Whether EXIF says the picture is shown turned by 90 degrees (orientations 5 to 8)."""
+    return image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8)
 
 
 def _decode_every_frame(image: Image.Image, kind: str) -> None:

@@ -82,7 +82,7 @@ def _strip_jpeg(data: bytes) -> bytes:
     _need(data.startswith(b"\xff\xd8"))
     out = [b"\xff\xd8"]
     orientation = 0  # 0: no Exif seen yet; only the first (the primary image's) counts
-    leading_app0 = 0  # APP0s right after SOI (JFIF, then JFXX): the EXIF goes after them
+    leading_app0 = 0  # the JFIF APP0 right after SOI: the EXIF goes after it
     pos = 2
     while True:
         marker, pos = _next_marker(data, pos)
@@ -100,7 +100,9 @@ def _strip_jpeg(data: bytes) -> bytes:
         pos += length
         if marker == _APP1 and payload.startswith(b"Exif\x00") and not orientation:
             orientation = _orientation(payload[6:])
-        if _keep_jpeg_segment(marker, payload):
+        if marker == _APP0:  # JFIF only, without its thumbnail (a picture of its own); JFXX and vendors' go
+            segment = _jfif_without_thumbnail(payload)
+        if segment and _keep_jpeg_segment(marker, payload):
             if marker == _APP0 and len(out) == 1 + leading_app0:
                 leading_app0 += 1
             out.append(segment)
@@ -114,12 +116,20 @@ def _strip_jpeg(data: bytes) -> bytes:
     return b"".join(out)
 
 
+def _jfif_without_thumbnail(payload: bytes) -> bytes:
+    """A JFIF APP0 segment with its thumbnail's size set to 0 x 0 and its pixels gone; b"" for any other APP0."""
+    if not payload.startswith(b"JFIF\x00") or len(payload) < 14:
+        return b""
+    kept = payload[:12] + b"\x00\x00"  # identifier, version, density unit and x/y density; no thumbnail
+    return b"\xff\xe0" + (len(kept) + 2).to_bytes(2, "big") + kept
+
+
 def _keep_jpeg_segment(marker: int, payload: bytes) -> bool:
     if marker == _APP2:  # ICC profiles, in pieces; MPF (offsets of the pictures after EOI) and FlashPix go
         return payload.startswith(b"ICC_PROFILE\x00")
     if marker == _APP14:  # Adobe's transform flag decides how CMYK and YCCK decode
         return payload.startswith(b"Adobe")
-    # APP0 (JFIF, JFXX) stays; APP1 (Exif, XMP), APP3-13 (APP13: Photoshop/IPTC), APP15 and COM go.
+    # APP0 (JFIF, rewritten above) stays; APP1 (Exif, XMP), APP3-13 (APP13: Photoshop/IPTC), APP15 and COM go.
     return marker == _APP0 or not (0xE1 <= marker <= 0xEF or marker == _COM)
 
 
@@ -166,6 +176,9 @@ def _strip_png(data: bytes) -> bytes:
     first_image = 0  # where the EXIF must go: before the first IDAT (and frame 0's fcTL)
     pos = len(_PNG_SIGNATURE)
     while True:
+        if pos == len(data):  # no IEND: decoders take the chunks there are, so the end is written back
+            out.append(_png_chunk(b"IEND", b""))
+            break
         _need(pos + 12 <= len(data))
         length = int.from_bytes(data[pos : pos + 4], "big")
         kind = data[pos + 4 : pos + 8]
@@ -237,7 +250,7 @@ def _riff(chunks: list[tuple[bytes, bytes]]) -> bytes:
 
 _GIF_IMAGE, _GIF_EXTENSION, _GIF_TRAILER = 0x2C, 0x21, 0x3B
 _GIF_KEEP_LABELS = {0xF9, 0x01}  # graphic control (delays, transparency) and plain text
-_GIF_LOOPING = {b"NETSCAPE2.0", b"ANIMEXTS1.0"}
+_GIF_KEPT_APPLICATIONS = {b"NETSCAPE2.0", b"ANIMEXTS1.0", b"ICCRGBG1012"}  # looping; the colour profile
 
 
 def _strip_gif(data: bytes) -> bytes:
@@ -253,8 +266,10 @@ def _strip_gif(data: bytes) -> bytes:
             _need(pos + 11 <= len(data))
             end = _sub_blocks_end(data, pos + 11 + _colour_table_size(data[pos + 9]))  # +1: LZW code size
             out.append(data[pos:end])
+        elif block != _GIF_EXTENSION:  # stray bytes: decoders stop reading there, and so does this
+            break
         else:
-            _need(block == _GIF_EXTENSION and pos + 2 <= len(data))
+            _need(pos + 2 <= len(data))
             end = _sub_blocks_end(data, pos + 2)
             if _keep_gif_extension(data[pos + 1], data[pos + 2 : end]):
                 out.append(data[pos:end])
@@ -278,9 +293,9 @@ def _sub_blocks_end(data: bytes, pos: int) -> int:
 
 
 def _keep_gif_extension(label: int, blocks: bytes) -> bool:
-    # Comments (0xFE) and application extensions other than looping (XMP, ICC, vendors') go.
+    # Comments (0xFE) and application extensions other than looping and ICC (XMP, vendors') go.
     if label == 0xFF:
-        return blocks[:1] == b"\x0b" and blocks[1:12] in _GIF_LOOPING
+        return blocks[:1] == b"\x0b" and blocks[1:12] in _GIF_KEPT_APPLICATIONS
     return label in _GIF_KEEP_LABELS
 
 

@@ -22,7 +22,6 @@ _SAVE: dict[str, dict[str, Any]] = {
     "webp": {"format": "WEBP", "quality": 80, "method": 4},
     "avif": {"format": "AVIF", "quality": 60, "speed": 8},
 }
-FORMATS = tuple(_SAVE)
 
 
 @dataclass(frozen=True)
@@ -35,13 +34,14 @@ class Rendered:
 def render(data: bytes, width: int, height: int, fit: str, fmt: str) -> Rendered:
     """The image turned upright and made to fit `width` x `height` (0: follows the aspect ratio),
     never larger than the original: `contain` fits inside the box, `cover` fills it and crops the
-    middle. Encoded as `fmt` (one of FORMATS) without any metadata but the colour profile."""
+    middle. Encoded as `fmt` (one of files.VARIANT_FORMATS) without any metadata but the colour profile."""
     box = (width or height * 64, height or width * 64)  # a side of 0 never limits
-    with opened(data, box) as (image, _, _):
+    with opened(data, (width or 1, height or 1)) as (image, _, _):  # a JPEG decodes at the scale that covers it
         image.seek(0)
         image.load()
-        icc = image.info.get("icc_profile")
-        upright = ImageOps.exif_transpose(_convertible(image, fmt))
+        # A CMYK profile does not describe the RGB pixels Pillow converts CMYK to.
+        icc = None if image.mode == "CMYK" else image.info.get("icc_profile")
+        upright = _convertible(ImageOps.exif_transpose(image), fmt)  # turned first: flattening drops EXIF
         resized = _cover(upright, width, height) if fit == "cover" and width and height else _contain(upright, box)
         for name in ("exif", "xmp", "XML:com.adobe.xmp", "comment"):  # some encoders copy what info holds
             resized.info.pop(name, None)

@@ -37,7 +37,7 @@ from app.imaging.limits import RefusedError
 from app.layout import DELETING, PENDING, READY, REJECTED
 from app.logic import access
 from app.logic.access import ANYONE, Caller
-from app.logic.files import ACCEPTED_TYPES, SNIFF_BYTES, sniff
+from app.logic.files import ACCEPTED_NAMES, ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from app.logic.images import get_visible, new_row, with_image, with_status
 from app.logic.uploads import count_upload, decode, delete_objects_quietly, delete_quietly, stored_bytes
 from app.observability import logger
@@ -47,7 +47,7 @@ from app.storage import ImageStore, RowExistsError
 if TYPE_CHECKING:
     from app.imaging.decode import Decoded
 
-NOT_AN_IMAGE = "not a JPEG, PNG, GIF, WebP, AVIF or HEIC file"
+NOT_AN_IMAGE = f"not a {ACCEPTED_NAMES} file"
 
 
 def start_direct_upload(

@@ -22,6 +22,7 @@ from app.errors import ConflictError, InvalidInputError, NotFoundError, rejectio
 from app.imaging.limits import RefusedError
 from app.layout import READY
 from app.logic.access import ANYONE, Caller
+from app.logic.files import TYPES, VARIANT_FORMATS
 from app.logic.images import get_visible
 from app.logic.uploads import delete_quietly
 from app.observability import metrics
@@ -29,9 +30,7 @@ from app.settings import get_settings
 from app.storage import ImageStore
 
 FITS = ("contain", "cover")
-FORMATS = ("auto", "webp", "avif", "jpeg", "png")
-MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
-EXTENSION = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
+FORMATS = ("auto", *VARIANT_FORMATS)
 # Best first: what `format=auto` answers when the client's Accept names it.
 _PREFERRED = ("avif", "webp")
 # Without either, a format that keeps what the original may have: alpha (PNG), or not (JPEG).
@@ -63,7 +62,7 @@ def negotiated(requested: str, accept: str | None, original_format: str) -> str:
         return requested
     accepted = _accepted_types(accept or "")
     for fmt in _PREFERRED:
-        if MIME[fmt] in accepted:
+        if TYPES[fmt].mime in accepted:
             return fmt
     return "png" if original_format in _MAY_HAVE_ALPHA else "jpeg"
 
@@ -101,7 +100,7 @@ def get_variant(
         raise ConflictError(f"the image is {row['status']}, not ready", "NOT_READY")
     fmt = negotiated(fmt, accept, row.get("format", ""))
     fit = fit if width and height else "contain"  # one side given: both fits are the same picture
-    key = layout.variant_key(row["id"], width, height, fit, EXTENSION[fmt])
+    key = layout.variant_key(row["id"], width, height, fit, TYPES[fmt].extension)
     rendered = store.object_size(key) is None
     if rendered:
         _render(store, row, key, width, height, fit, fmt)
@@ -119,7 +118,7 @@ def _render(store: ImageStore, row: dict[str, Any], key: str, width: int, height
         variant = render(data, width, height, fit, fmt)
     except RefusedError as exc:  # e.g. the decode budget was lowered since it was stored
         raise rejection(exc.code, str(exc)) from exc
-    store.put_object(key, variant.data, MIME[fmt], row["id"])
+    store.put_object(key, variant.data, TYPES[fmt].mime, row["id"])
     now = store.get_row(row["id"])
     if now is None or now["status"] != READY:  # deleted meanwhile: the variant would outlive it
         delete_quietly(store, key)

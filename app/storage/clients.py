@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 import botocore.auth
@@ -70,31 +70,44 @@ def presign_client() -> S3Client:
 
 # botocore signs with the current time, and a presigned URL names it (X-Amz-Date): URLs signed a
 # second apart differ, and a browser caches neither. botocore takes no signing time, so its clock
-# is wrapped: a thread that signs inside `signed_as_of` signs as of that moment, every other
-# signature (and this thread's outside it) as of now. Thread-local, so parallel calls are untouched;
-# tests/unit/test_presign.py fails if a botocore release stops reading the clock this way.
+# is wrapped: while S3's query signer (the presigner) runs in a thread that is inside
+# `signed_as_of`, it reads that moment; every other signature reads now, including a credential
+# refresh (STS) that presigning may set off, which a clock in the past would get refused.
+# Thread-local, so parallel calls are untouched; tests/unit/test_presign.py fails if a botocore
+# release stops reading the clock this way.
 _signing = threading.local()
 _botocore_now: Callable[[bool], datetime.datetime] = botocore.auth.get_current_datetime  # type: ignore[attr-defined]
+_query_add_auth = botocore.auth.S3SigV4QueryAuth.add_auth
 
 
 def _signing_now(remove_tzinfo: bool = True) -> datetime.datetime:
     moment: datetime.datetime | None = getattr(_signing, "moment", None)
-    if moment is None:
+    if moment is None or not getattr(_signing, "presigning", False):
         return _botocore_now(remove_tzinfo)
     return moment.replace(tzinfo=None) if remove_tzinfo else moment
 
 
+def _presign(self: botocore.auth.S3SigV4QueryAuth, request: Any) -> None:
+    _signing.presigning = True
+    try:
+        _query_add_auth(self, request)
+    finally:
+        _signing.presigning = False
+
+
 botocore.auth.get_current_datetime = _signing_now  # type: ignore[attr-defined]
+botocore.auth.S3SigV4QueryAuth.add_auth = _presign  # type: ignore[method-assign,assignment]
 
 
 @contextmanager
 def signed_as_of(epoch_seconds: int) -> Iterator[None]:
     """Presigned URLs made inside are signed as of `epoch_seconds` (UTC), in this thread only."""
+    outer = getattr(_signing, "moment", None)
     _signing.moment = datetime.datetime.fromtimestamp(epoch_seconds, datetime.UTC)
     try:
         yield
     finally:
-        _signing.moment = None
+        _signing.moment = outer
 
 
 @lru_cache(maxsize=1)

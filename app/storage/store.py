@@ -30,6 +30,10 @@ class RowExistsError(Exception):
     """A row with this id exists already (the new row's condition failed)."""
 
 
+MAX_PRESIGNED_SECONDS = 7 * 24 * 3600
+DELETE_BATCH = 1000  # keys S3's DeleteObjects takes at once
+
+
 def url_window_start(window: int, now: float | None = None) -> int:
     """The start (epoch seconds) of the window of presigned URLs that `now` falls in."""
     now = time.time() if now is None else now
@@ -97,15 +101,17 @@ class ImageStore(Inventory):
         s3_client().delete_object(Bucket=self.bucket, Key=key)  # idempotent: a missing key is fine
 
     def delete_objects(self, keys: list[str]) -> None:
-        """Delete several objects in one request (missing ones are fine); raises if any was not deleted."""
-        response = s3_client().delete_objects(
-            Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
-        )
-        if response.get("Errors"):  # S3 answers 200 and lists the keys it could not delete
-            error = response["Errors"][0]
-            raise ClientError(
-                {"Error": {"Code": error.get("Code", ""), "Message": error.get("Message", "")}}, "DeleteObjects"
+        """Delete objects, a request per 1,000 (missing ones are fine); raises if any was not deleted."""
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = keys[start : start + DELETE_BATCH]
+            response = s3_client().delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
             )
+            if response.get("Errors"):  # S3 answers 200 and lists the keys it could not delete
+                error = response["Errors"][0]
+                raise ClientError(
+                    {"Error": {"Code": error.get("Code", ""), "Message": error.get("Message", "")}}, "DeleteObjects"
+                )
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
         """A form POST straight to S3 whose policy pins the key, the Content-Type and the size range."""
@@ -125,8 +131,9 @@ class ImageStore(Inventory):
         if disposition:
             params["ResponseContentDisposition"] = disposition
         window = get_settings().url_window
+        lifetime = max(expires_in, min(expires_in + window, MAX_PRESIGNED_SECONDS))  # SigV4 allows 7 days
         with signed_as_of(url_window_start(window)):
-            return presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in + window)
+            return presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=lifetime)
 
     # --- rows --------------------------------------------------------------
     def tag_items(self, row: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     Server,
 )
 
-from app.logic.files import ACCEPTED_TYPES
+from app.logic.files import ACCEPTED_NAMES, ACCEPTED_TYPES
 from app.models import DirectUploadRequest, ErrorBody, Redirect, UploadRequest
 from app.v1_models import V1ErrorBody, V1UploadRequest
 from app.web import retries
@@ -49,7 +49,7 @@ _ERRORS = {
     409: "Not possible in the image's current state (e.g. its file is not in S3 yet, or it is being deleted), "
     "or the user stored these bytes already (DUPLICATE_IMAGE)",
     413: "File over MAX_UPLOAD_BYTES, or an image over a decoding limit (IMAGE_TOO_LARGE)",
-    415: "Not a JPEG, PNG, GIF, WebP, AVIF or HEIC image",
+    415: f"Not a {ACCEPTED_NAMES} image",
     422: "This Idempotency-Key was sent with a different request (IDEMPOTENCY_KEY_REUSED)",
     500: "Unexpected; quote the request id",
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -351,3 +353,63 @@ def test_a_redirect_to_a_presigned_url_may_be_cached_while_the_url_stays(aws: di
     assert reply.status == 302
     max_age = int(reply.headers["Cache-Control"].removeprefix("private, max-age="))
     assert 0 <= max_age <= get_settings().url_window
+
+
+# --- found in review ------------------------------------------------------------------------
+def test_a_damaged_avif_is_refused_not_a_500(aws: dict[str, Any], tmp_path: Path) -> None:
+    data = bytearray(image_bytes("AVIF", size=(64, 48)))
+    start = data.index(b"mdat") + 4
+    data[start:] = bytes(len(data) - start)  # the picture's bytes zeroed: libavif cannot decode them
+
+    reply = upload("user=ana", f"file=@{write(tmp_path, 'broken.avif', bytes(data))}")
+
+    assert (reply.status, reply.json()["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert stored(aws) == ([], [])
+
+
+def turned_rgba_png() -> bytes:
+    """A transparent PNG stored 400 x 200 whose EXIF says: shown turned, 200 x 400."""
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    buffer = io.BytesIO()
+    Image.new("RGBA", (400, 200), (10, 200, 30, 128)).save(buffer, "PNG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif"])
+def test_a_turned_transparent_image_is_upright_in_every_format(aws: dict[str, Any], tmp_path: Path, fmt: str) -> None:
+    image = upload_bytes(tmp_path, turned_rgba_png(), "turned.png")
+
+    reply = variant(image["id"], w="128", format=fmt)
+
+    with Image.open(io.BytesIO(object_bytes(aws, key_of(reply.headers["Location"])))) as rendered:
+        assert rendered.size == (128, 256)
+
+
+def test_a_turned_jpeg_is_drafted_at_the_scale_its_shown_size_needs(aws: dict[str, Any], tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    buffer = io.BytesIO()
+    Image.new("RGB", (1024, 4096), (90, 90, 200)).save(buffer, "JPEG", exif=exif.tobytes())  # shown 4096 x 1024
+    image = upload_bytes(tmp_path, buffer.getvalue(), "panorama.jpg")
+
+    reply = variant(image["id"], w="1024", h="256", fit="cover", format="webp")
+
+    with Image.open(io.BytesIO(object_bytes(aws, key_of(reply.headers["Location"])))) as rendered:
+        assert rendered.size == (1024, 256)
+
+
+def test_a_fresh_environment_registers_pillow_heif_when_a_heic_comes_and_only_then(tmp_path: Path) -> None:
+    """The tests' own process has pillow-heif registered (tests/images.py); a Lambda environment has not."""
+    heic, avif = (
+        write(tmp_path, "a.heic", image_bytes("HEIF", (40, 30))),
+        write(tmp_path, "a.avif", image_bytes("AVIF")),
+    )
+    script = (
+        "import sys; from PIL import Image; from app.imaging.decode import decode\n"
+        f"print(decode(open({str(avif)!r}, 'rb').read()).format, 'HEIF' in Image.OPEN)\n"
+        f"print(decode(open({str(heic)!r}, 'rb').read()).width, 'HEIF' in Image.OPEN)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+
+    assert result.stdout.split("\n")[:2] == ["avif False", "40 True"]

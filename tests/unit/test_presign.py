@@ -52,3 +52,30 @@ def test_only_signatures_made_inside_signed_as_of_are_moved(monkeypatch: pytest.
 
 def test_url_stays_for_counts_down_to_the_end_of_the_window() -> None:
     assert store.url_stays_for(now=1_800_000_000 // 900 * 900 + 100) == 800
+
+
+def test_other_signatures_in_the_same_thread_keep_the_real_clock() -> None:
+    """A credential refresh (an STS call) set off by presigning must not be signed in the past."""
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url="https://sts.amazonaws.com/", data=b"")
+    with clients.signed_as_of(1_000_000_000):
+        botocore.auth.SigV4Auth(Credentials("a", "b"), "sts", "us-east-1").add_auth(request)
+
+    assert not request.headers["X-Amz-Date"].startswith("2001")
+
+
+def test_nested_windows_restore_the_outer_moment() -> None:
+    def date() -> str:
+        return signed(
+            clients.presign_client().generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
+        )[0]
+
+    with clients.signed_as_of(1_000_000_000):
+        with clients.signed_as_of(1_100_000_000):
+            inner = date()
+        outer = date()
+
+    assert (inner[:4], outer) == ("2004", "20010909T014640Z")

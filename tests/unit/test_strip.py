@@ -501,3 +501,43 @@ def test_heif_orientation_lives_in_irot_and_survives(fmt: str, kind: str) -> Non
     shown = ImageOps.exif_transpose(opened(stripped))
     assert shown.size == ImageOps.exif_transpose(opened(original)).size == (48, 64)
     assert shown.tobytes() == ImageOps.exif_transpose(opened(original)).tobytes()
+
+
+# --- review fixes: what else may hide, and what decoders forgive -----------------------------
+
+
+def test_only_jfif_app0_stays_and_without_its_thumbnail() -> None:
+    plain = save(picture(), "JPEG")
+    jfif_with_thumbnail = b"JFIF\x00\x01\x01\x00\x00\x48\x00\x48\x01\x01" + b"\xaa\xbb\xcc"  # a 1x1 RGB thumbnail
+    vendor = b"SECRET\x00hello"
+    segments = b"".join(b"\xff\xe0" + (len(p) + 2).to_bytes(2, "big") + p for p in (jfif_with_thumbnail, vendor))
+    body = plain[2:]
+    while body[1] == 0xE0:  # Pillow's own JFIF segment: replaced by the two above
+        body = body[2 + int.from_bytes(body[2:4], "big") :]
+    data = b"\xff\xd8" + segments + body
+
+    stripped = strip_metadata(data, "jpeg")
+
+    assert b"SECRET" not in stripped
+    assert b"\xaa\xbb\xcc" not in stripped
+    assert stripped[2:20] == b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x48\x00\x48\x00\x00"
+    assert opened(stripped).tobytes() == opened(plain).tobytes()
+
+
+def test_a_png_without_iend_gets_one_and_decodes() -> None:
+    data = save(picture(), "PNG")
+    assert data.endswith(b"IEND\xaeB`\x82")
+
+    stripped = strip_metadata(data[:-12], "png")
+
+    assert stripped == strip_metadata(data, "png")
+
+
+def test_stray_bytes_after_a_gif_frame_end_the_image_and_the_icc_extension_stays() -> None:
+    data = save(picture(), "GIF")
+    icc = b"\x21\xff\x0bICCRGBG1012\x04abcd\x00"
+    with_icc = data[:-1] + icc + b"\x3b"
+    stray = data[:-1] + b"\x00\x13garbage"
+
+    assert icc in strip_metadata(with_icc, "gif")
+    assert strip_metadata(stray, "gif") == data
