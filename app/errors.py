@@ -8,7 +8,8 @@ turns each kind into a status.
 
 from __future__ import annotations
 
-from app.logic.files import ACCEPTED_NAMES
+# The accepted image types as people name them (app/logic/files.py's TYPES; a test checks they agree).
+ACCEPTED_NAMES = "JPEG, PNG, GIF, WebP, AVIF or HEIC"
 
 
 class DomainError(Exception):

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from app.logic.files import ACCEPTED_NAMES
+from app.errors import ACCEPTED_NAMES
 
 USER_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 TAG_PATTERN = r"^[a-z0-9_.\-]{1,50}$"

@@ -33,7 +33,7 @@ import sys
 from typing import Any
 
 from app import layout
-from app.logic.files import ACCEPTED_NAMES
+from app.errors import ACCEPTED_NAMES
 from app.settings import BINARY_MEDIA_TYPES, DEV_ISSUER, PUBLIC_PATHS, SERVICE, get_settings
 from deploy.package import RUNTIME
 

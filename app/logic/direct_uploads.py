@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import layout
 from app.errors import (
+    ACCEPTED_NAMES,
     ConflictError,
     DomainError,
     FileTooLargeError,
@@ -37,7 +38,7 @@ from app.imaging.limits import RefusedError
 from app.layout import DELETING, PENDING, READY, REJECTED
 from app.logic import access
 from app.logic.access import ANYONE, Caller
-from app.logic.files import ACCEPTED_NAMES, ACCEPTED_TYPES, SNIFF_BYTES, sniff
+from app.logic.files import ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from app.logic.images import get_visible, new_row, with_image, with_status
 from app.logic.uploads import count_upload, decode, delete_objects_quietly, delete_quietly, stored_bytes
 from app.observability import logger

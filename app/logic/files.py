@@ -32,7 +32,6 @@ TYPES = {
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"heif", b"mif1", b"msf1"}
 ACCEPTED_TYPES = tuple(kind.mime for kind in TYPES.values())
-ACCEPTED_NAMES = "JPEG, PNG, GIF, WebP, AVIF or HEIC"  # TYPES, as messages and documents name them
 # The formats a variant is rendered in (app/imaging/variants.py encodes each; a test checks).
 VARIANT_FORMATS = ("webp", "avif", "jpeg", "png")
 

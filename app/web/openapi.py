@@ -22,7 +22,8 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     Server,
 )
 
-from app.logic.files import ACCEPTED_NAMES, ACCEPTED_TYPES
+from app.errors import ACCEPTED_NAMES
+from app.logic.files import ACCEPTED_TYPES
 from app.models import DirectUploadRequest, ErrorBody, Redirect, UploadRequest
 from app.v1_models import V1ErrorBody, V1UploadRequest
 from app.web import retries

@@ -69,3 +69,10 @@ def test_clean_original_name(name: str | None, clean: str) -> None:
 )
 def test_content_disposition_follows_rfc_6266(name: str, download: bool, header: str) -> None:
     assert files.content_disposition(name, "id.png", download) == header
+
+
+def test_the_accepted_names_are_the_accepted_types() -> None:
+    from app.errors import ACCEPTED_NAMES
+
+    names = ACCEPTED_NAMES.replace(" or ", ", ").split(", ")
+    assert [name.lower() for name in names] == list(files.TYPES)
