@@ -31,10 +31,27 @@ def image_bytes(
 
 
 def png_of_size(total: int) -> bytes:
-    """A valid PNG of exactly `total` bytes: pixels, then random bytes after IEND, which decoders ignore."""
+    """A valid PNG of exactly `total` bytes: pixels, then random bytes after IEND, which decoders ignore.
+    What is stored of it is the PNG alone (metadata stripping drops what follows IEND): `stored(...)`."""
     head = image_bytes("PNG")
     assert total >= len(head)
     return head + os.urandom(total - len(head))
+
+
+def stored(data: bytes, kind: str = "png") -> bytes:
+    """What the service keeps of an upload (app/imaging/strip.py, STRIP_METADATA's default)."""
+    from app.imaging.strip import strip_metadata
+
+    return strip_metadata(data, kind)
+
+
+def noisy_png(at_least: int) -> bytes:
+    """A PNG of random pixels (incompressible) of at least `at_least` bytes, with nothing to strip."""
+    side = int((at_least / 3) ** 0.5) + 8
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buffer, format="PNG", compress_level=1)
+    assert len(buffer.getvalue()) >= at_least
+    return buffer.getvalue()
 
 
 def write(directory: Path, name: str, data: bytes) -> Path:
