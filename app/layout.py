@@ -17,7 +17,8 @@ from typing import Any
 # THUMBNAILS_PREFIX + <id>.<ext>  its thumbnail
 # INCOMING_PREFIX + <id>          a direct upload as the client posted it, until processed
 # VARIANTS_PREFIX + <id>/<w>x<h>-<fit>.<ext>
-#                                 a variant rendered on request (0: that side follows the aspect ratio)
+#                                 a variant rendered on request (0: that side follows the aspect ratio;
+#                                 0x0: the image's own size, for every box it fits in whole)
 INCOMING_PREFIX = "incoming/"  # S3 notifies the function of objects created under it
 THUMBNAILS_PREFIX = "thumbnails/"
 VARIANTS_PREFIX = "variants/"

@@ -32,11 +32,13 @@ class Rendered:
 
 
 def render(data: bytes, width: int, height: int, fit: str, fmt: str) -> Rendered:
-    """The image turned upright and made to fit `width` x `height` (0: follows the aspect ratio),
-    never larger than the original: `contain` fits inside the box, `cover` fills it and crops the
+    """The image turned upright and made to fit `width` x `height` (0: follows the aspect ratio; both
+    0: its own size), never larger than the original: `contain` fits inside the box, `cover` fills it and crops the
     middle. Encoded as `fmt` (one of files.VARIANT_FORMATS) without any metadata but the colour profile."""
-    box = (width or height * 64, height or width * 64)  # a side of 0 never limits
-    with opened(data, (width or 1, height or 1)) as (image, _, _):  # a JPEG decodes at the scale that covers it
+    unbounded = 1 << 30
+    box = (width or height * 64 or unbounded, height or width * 64 or unbounded)  # a side of 0 never limits
+    draft = (width or 1, height or 1) if width or height else box  # a JPEG decodes at the scale that covers it
+    with opened(data, draft) as (image, _, _):
         image.seek(0)
         image.load()
         # A CMYK profile does not describe the RGB pixels Pillow converts CMYK to.

@@ -100,6 +100,8 @@ def get_variant(
         raise ConflictError(f"the image is {row['status']}, not ready", "NOT_READY")
     fmt = negotiated(fmt, accept, row.get("format", ""))
     fit = fit if width and height else "contain"  # one side given: both fits are the same picture
+    if fit == "contain" and width >= row["width"] * bool(width) and height >= row["height"] * bool(height):
+        width = height = 0  # a box the image fits in whole: its own size, one object for every such box
     key = layout.variant_key(row["id"], width, height, fit, TYPES[fmt].extension)
     rendered = store.object_size(key) is None
     if rendered:

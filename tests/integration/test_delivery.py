@@ -186,6 +186,7 @@ def test_format_auto_follows_accept(aws: dict[str, Any], tmp_path: Path) -> None
         ({"w": "128", "h": "128", "fit": "contain"}, (128, 85)),
         ({"h": "128"}, (192, 128)),
         ({"w": "2048"}, (300, 200)),  # never larger than the original
+        ({"w": "512", "h": "256"}, (300, 200)),
     ],
 )
 def test_fit_and_sides(aws: dict[str, Any], tmp_path: Path, query: dict[str, str], size: tuple[int, int]) -> None:
@@ -413,3 +414,21 @@ def test_a_fresh_environment_registers_pillow_heif_when_a_heic_comes_and_only_th
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
 
     assert result.stdout.split("\n")[:2] == ["avif False", "40 True"]
+
+
+def test_every_box_an_image_fits_in_whole_is_one_object(aws: dict[str, Any], tmp_path: Path) -> None:
+    image = upload_bytes(tmp_path, image_bytes("PNG", size=(300, 200)), "a.png")
+
+    keys = {
+        key_of(variant(image["id"], format="webp", **query).headers["Location"])
+        for query in (
+            {"w": "512"},
+            {"w": "2048"},
+            {"h": "256"},
+            {"w": "1024", "h": "1024"},
+            {"w": "512", "h": "512", "fit": "cover"},
+        )
+    }
+
+    # Every contain box of at least 300 x 200 is the image at its own size; cover crops, so it has its own.
+    assert keys == {f"variants/{image['id']}/0x0-contain.webp", f"variants/{image['id']}/512x512-cover.webp"}
