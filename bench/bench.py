@@ -140,7 +140,7 @@ def variants(session: requests.Session, url: str, floor: Call | None, repeat: in
     """GET /images/{id}/variant of a 1120 x 840 photo: the first request of a variant renders and
     stores it (each sample a new photo), the next ones find it stored (one S3 HEAD)."""
     photo = jpeg(1120, 840, 90)
-    renders = 5 if SHORT else 15
+    renders = 3 if SHORT else 15
 
     def upload_photo() -> str:
         files = {"file": ("photo.jpg", distinct_jpeg(photo), "image/jpeg")}
