@@ -89,6 +89,8 @@ cli() {
 query() { $AWS_CLI "$@" --output text 2>/dev/null; }
 resources() { "$PYTHON" -m deploy.resources "$@"; }
 
+# `make` installs awslocal into .venv: a plain `bash deploy.sh` (no activated venv) finds it there too.
+if ! command -v "${AWS_CLI%% *}" >/dev/null && [ -x ".venv/bin/${AWS_CLI%% *}" ]; then PATH="$PWD/.venv/bin:$PATH"; fi
 command -v "${AWS_CLI%% *}" >/dev/null || die "${AWS_CLI%% *} not found: pip install awscli-local awscli (or set AWS_CLI)"
 eval "$(resources env)"  # FUNCTION_NAME, API_NAME, STAGE, IMAGES_BUCKET, ...: the names app/settings.py gives
 
