@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from playwright.sync_api import (
     Dialog,
     Locator,
     Page,
+    Route,
     expect,
     sync_playwright,
 )
@@ -52,6 +54,7 @@ class Watch:
 
     problems: list[str] = field(default_factory=list)
     confirm: bool = False  # accept the next confirm() (deleting); any other dialog is a problem
+    confirmed: list[str] = field(default_factory=list)  # the questions accepted
 
     def on_console(self, message: ConsoleMessage) -> None:
         # An API error the page shows as a sentence is also logged as a failed load; that is fine.
@@ -62,6 +65,7 @@ class Watch:
     def on_dialog(self, dialog: Dialog) -> None:
         if dialog.type == "confirm" and self.confirm:
             self.confirm = False
+            self.confirmed.append(dialog.message)
             dialog.accept()
             return
         self.problems.append(f"unexpected {dialog.type}: {dialog.message}")
@@ -299,6 +303,8 @@ def test_signed_in_with_a_dev_token_one_deletes_only_ones_own(browser: Browser, 
         expect(page.locator("#who")).to_have_text(f"Signed in as {alice}")
         expect(page.locator("#upload-form [name=user]")).to_have_value(alice)
         filter_grid(page, user=bob)
+        expect(cards(page)).to_have_count(1)
+        expect(picks(page)).to_have_count(0)  # no checkbox on an image one may not delete
         cards(page).first.click()
         expect(page.locator("#detail")).to_have_attribute("open", "")
         expect(page.locator("#delete")).to_be_hidden()
@@ -315,3 +321,131 @@ def test_signed_in_with_a_dev_token_one_deletes_only_ones_own(browser: Browser, 
         assert signed.get(f"/view/{mine}", headers=as_user(bob)).status_code == 404
         assert signed.get(f"/view/{theirs}", headers=as_user(bob)).status_code == 200
     assert watch.problems == []
+
+
+def api_upload(target: Target, folder: Path, tag: str, names: list[str]) -> dict[str, str]:
+    """Small images uploaded through the API (faster than the page), each with its own pixels (a user's
+    duplicate is refused): name -> id."""
+    ids = {}
+    for n, name in enumerate(names):
+        path = folder / name
+        scene((48, 32), sky=(40 * n, 60, 140), ground=(20, 150, 60 + 40 * n)).save(path)
+        response = target.request(
+            "POST", "/upload", data={"user": "e2e-bulk", "tags": tag}, files={"file": (name, path.read_bytes())}
+        )
+        assert response.status_code == 201, response.text
+        ids[name] = response.json()["id"]
+    return ids
+
+
+def picks(page: Page) -> Locator:
+    return page.locator("#grid .pick input")
+
+
+def test_select_several_and_delete_them_at_once(page: Page, watch: Watch, target: Target, tmp_path: Path) -> None:
+    tag = f"e2e-bulk-{secrets.token_hex(4)}"
+    ids = api_upload(target, tmp_path, tag, ["first.png", "second.png", "third.png"])
+    filter_grid(page, tag=tag)
+    expect(cards(page)).to_have_count(3)
+    delete_selected = page.locator("#delete-selected")
+    expect(delete_selected).to_have_text("Delete selected (0)")
+    expect(delete_selected).to_be_disabled()
+    for name in ids:  # each checkbox is labelled with its image's name
+        expect(page.get_by_role("checkbox", name=f"Select {name}", exact=True)).to_have_count(1)
+
+    page.click("#select-all")
+    expect(delete_selected).to_have_text("Delete selected (3)")
+    page.click("#select-none")
+    expect(delete_selected).to_have_text("Delete selected (0)")
+    picks(page).nth(0).focus()
+    page.keyboard.press("Space")  # from the keyboard
+    picks(page).nth(2).click(modifiers=["Shift"])  # shift-click: the range, all three
+    expect(delete_selected).to_have_text("Delete selected (3)")
+    picks(page).nth(2).click()
+    expect(delete_selected).to_have_text("Delete selected (2)")
+    chosen = [picks(page).nth(n).get_attribute("value") for n in (0, 1)]
+    (kept,) = set(ids.values()) - set(chosen)
+    shoot(page, "selection.png")
+
+    watch.confirm = True
+    with page.expect_response(lambda response: response.url.endswith("/images/delete")) as answered:
+        page.click("#delete-selected")
+    expect(page.locator("#status")).to_have_text("2 deleted.")
+
+    assert answered.value.status == 200
+    assert answered.value.request.post_data_json == {"ids": chosen}
+    assert watch.confirmed == ["Delete 2 images? This cannot be undone."]
+    expect(cards(page)).to_have_count(1)
+    expect(cards(page)).to_have_attribute("data-id", kept)
+    expect(delete_selected).to_have_text("Delete selected (0)")
+    assert [target.get(f"/view/{image_id}").status_code for image_id in chosen] == [404, 404]
+    assert target.get(f"/view/{kept}").status_code == 200
+    target.delete(f"/delete/{kept}")
+
+
+def test_a_selected_image_deleted_meanwhile_reads_as_already_gone(
+    page: Page, watch: Watch, target: Target, tmp_path: Path
+) -> None:
+    tag = f"e2e-bulk-{secrets.token_hex(4)}"
+    ids = api_upload(target, tmp_path, tag, ["still-here.png", "gone-already.png"])
+    filter_grid(page, tag=tag)
+    expect(cards(page)).to_have_count(2)
+    page.click("#select-all")
+    assert target.delete(f"/delete/{ids['gone-already.png']}").status_code == 200  # behind the page's back
+
+    watch.confirm = True
+    page.click("#delete-selected")
+
+    expect(page.locator("#status")).to_have_text("1 deleted; 1 was already gone: \u201cgone-already.png\u201d.")
+    expect(page.locator("#status")).to_have_class("status ok")
+    expect(cards(page)).to_have_count(0)
+    expect(page.locator("#delete-selected")).to_have_text("Delete selected (0)")
+    assert watch.confirmed == ["Delete 2 images? This cannot be undone."]
+    assert [target.get(f"/view/{image_id}").status_code for image_id in ids.values()] == [404, 404]
+
+
+def test_a_large_selection_goes_in_batches_of_100_and_each_failure_is_named(page: Page, watch: Watch) -> None:
+    # The API is mocked here: 130 real images would make a slow test of what is the page's logic alone.
+    names = {f"mock-{n:03}": f"mock {n}.png" for n in range(130)}
+    listed = [
+        {"id": image_id, "original_name": name, "user": "e2e-mock", "tags": [], "status": "processing"}
+        for image_id, name in names.items()
+    ]
+    busy = "another request is deleting this image; retry in 3 s"
+    refusals = {
+        "mock-005": (403, "NOT_OWNER", "only the image's owner or an admin may change it"),
+        "mock-120": (409, "DELETE_IN_PROGRESS", busy),
+        "mock-121": (409, "DELETE_IN_PROGRESS", busy),
+    }
+    batches: list[list[str]] = []
+
+    def delete_some(route: Route) -> None:
+        batch = route.request.post_data_json["ids"]
+        batches.append(batch)
+        results = []
+        for image_id in batch:
+            status, code, error = refusals.get(image_id, (200, "DELETED", None))
+            results.append({"id": image_id, "status": status, "code": code, "error": error})
+        failed = sum(result["status"] != 200 for result in results)
+        route.fulfill(json={"results": results, "deleted": len(batch) - failed, "failed": failed})
+
+    page.route(re.compile(r"/list\?"), lambda route: route.fulfill(json=listed))
+    page.route("**/images/delete", delete_some)
+    filter_grid(page, tag="mocked")
+    expect(cards(page)).to_have_count(130)
+    page.click("#select-all")
+    expect(page.locator("#delete-selected")).to_have_text("Delete selected (130)")
+
+    watch.confirm = True
+    page.click("#delete-selected")
+
+    expect(cards(page)).to_have_count(3)
+    assert page.locator("#status").text_content() == (
+        "127 deleted; 3 could not be deleted:\n"
+        "\u201cmock 5.png\u201d: only the image's owner or an admin may change it\n"
+        f"\u201cmock 120.png\u201d, \u201cmock 121.png\u201d: {busy}"
+    )
+    expect(page.locator("#status")).to_have_class("status")
+    assert batches == [list(names)[:100], list(names)[100:]]
+    assert watch.confirmed == ["Delete 130 images? This cannot be undone."]
+    expect(page.locator("#delete-selected")).to_have_text("Delete selected (3)")  # still selected, to try again

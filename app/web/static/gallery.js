@@ -1,4 +1,4 @@
-// The gallery: upload, browse, view and delete, through the same API as curl.
+// The gallery: upload, browse, view and delete (one image or a selection), through the same API as curl.
 // Everything a user typed or uploaded is written with textContent, never as HTML.
 "use strict";
 
@@ -9,6 +9,8 @@ const PAGE_SIZE = 30;
 const VARIANT_SIZES = document.body.dataset.variantSizes.split(",").map(Number); // VARIANT_SIZES
 // What a card's picture takes on screen (gallery.css: cards of 150 px or more, two a row on phones).
 const CARD_SIZES = "(max-width: 480px) 50vw, 200px";
+const DELETE_BATCH = 100; // POST images/delete takes 1 to 100 ids
+const NAMES_SHOWN = 5; // a delete report names this many images per line, then counts the rest
 const TYPES = {
   jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "image/gif", webp: "image/webp",
   avif: "image/avif", heic: "image/heic", heif: "image/heic",
@@ -18,6 +20,7 @@ const TYPES = {
 // arrives for an older generation is dropped instead of mixing into the new grid.
 const grid = { next: null, loading: false, filters: {}, observer: null, generation: 0 };
 let current = null; // the image open in the detail dialog
+const selection = { last: null, deleting: false }; // last: the checkbox clicked last, where shift-click ranges start
 let auth = { auth: "none" }; // GET auth.json: how this API signs users in
 
 // --- talking to the API ------------------------------------------------------------
@@ -318,8 +321,22 @@ function card(image) {
   who.textContent = image.tags.length ? `${image.user} · ${image.tags.join(", ")}` : image.user;
   button.append(img, caption, who);
   button.addEventListener("click", () => openDetail(image.id));
+  // The checkbox is the card's sibling, not inside it: a <button> may not hold other controls.
+  if (mayDelete(image)) item.append(picker(image));
   item.append(button);
   return item;
+}
+
+function picker(image) {
+  const label = document.createElement("label");
+  label.className = "pick";
+  const box = document.createElement("input");
+  box.type = "checkbox";
+  box.value = image.id;
+  box.dataset.name = image.original_name;
+  box.setAttribute("aria-label", `Select ${image.original_name}`);
+  label.append(box);
+  return label;
 }
 
 // Whether API requests need what this tab holds (an API key, a token): an <img> cannot send them.
@@ -350,6 +367,7 @@ async function loadMore() {
     const { response, body } = await call("GET", grid.next);
     if (generation !== grid.generation) return;
     $("#grid").append(...body.map(card));
+    showSelection();
     grid.next = nextLink(response);
     if (!$("#grid").children.length) $("#sentinel").textContent = "No images yet.";
     else $("#sentinel").textContent = grid.next ? "Loading…" : "That is all.";
@@ -376,6 +394,7 @@ function resetGrid() {
   grid.filters = { user: form.get("user").trim(), tag: form.get("tag").trim() };
   grid.next = listUrl();
   $("#grid").replaceChildren();
+  showSelection();
   $("#sentinel").textContent = "Loading…";
   loadMore();
 }
@@ -431,11 +450,125 @@ async function remove() {
   try {
     await call("DELETE", `delete/${encodeURIComponent(current.id)}`);
     document.querySelector(`.card[data-id="${CSS.escape(current.id)}"]`)?.parentElement.remove();
+    showSelection(); // its card may have been selected
     $("#detail").close();
     showStatus(`Deleted “${current.original_name}”.`, true);
   } catch (error) {
     $("#detail-status").textContent = error.message;
   }
+}
+
+// --- selecting and deleting several images ---------------------------------------------------
+function checkboxes() {
+  return [...$("#grid").querySelectorAll(".pick input")];
+}
+
+function picked() {
+  return checkboxes().filter((box) => box.checked);
+}
+
+// The checkboxes are the selection: cards that leave the grid (new filters, deletes) leave it too.
+function showSelection() {
+  const count = picked().length;
+  $("#delete-selected").textContent = `Delete selected (${count})`;
+  $("#delete-selected").disabled = count === 0 || selection.deleting;
+  $("#select-none").disabled = count === 0;
+  $("#select-all").disabled = checkboxes().length === 0;
+}
+
+function selectAll(checked) {
+  for (const box of checkboxes()) box.checked = checked;
+  selection.last = null;
+  showSelection();
+}
+
+// A click on a checkbox (the box is already toggled); with Shift, every box from the one clicked
+// before takes the same state, as in a file manager.
+function onPick(event) {
+  const box = event.target;
+  if (!box.matches(".pick input")) return;
+  if (event.shiftKey && selection.last?.isConnected && selection.last !== box) {
+    const boxes = checkboxes();
+    const [from, to] = [boxes.indexOf(selection.last), boxes.indexOf(box)].sort((a, b) => a - b);
+    for (const other of boxes.slice(from, to + 1)) other.checked = box.checked;
+  }
+  selection.last = box;
+  showSelection();
+}
+
+async function deleteSelected() {
+  const boxes = picked();
+  if (!boxes.length) return;
+  const what = boxes.length === 1 ? `“${boxes[0].dataset.name}”` : `${boxes.length} images`;
+  if (!window.confirm(`Delete ${what}? This cannot be undone.`)) return;
+  selection.deleting = true;
+  showSelection();
+  showStatus(`Deleting ${what}…`, true);
+  try {
+    const outcomes = await deleteInBatches(boxes.map((box) => box.value));
+    for (const box of boxes) {
+      if (outcomes.get(box.value).kind !== "failed") box.closest("li").remove();
+    }
+    const report = deleteReport(boxes, outcomes);
+    showStatus(report.text, report.ok);
+  } finally {
+    selection.deleting = false;
+    showSelection();
+  }
+}
+
+// id -> {kind: "deleted" | "gone" | "failed", error}. One request per DELETE_BATCH ids, one after the
+// other. A batch that fails as a whole (network, key, timeout) leaves its cards in place and the next
+// batches still try: deleting again is safe, and an image deleted meanwhile then reads as already gone.
+async function deleteInBatches(ids) {
+  const outcomes = new Map();
+  for (let start = 0; start < ids.length; start += DELETE_BATCH) {
+    const batch = ids.slice(start, start + DELETE_BATCH);
+    try {
+      const { body } = await call("POST", "images/delete", { json: { ids: batch } });
+      for (const result of body.results) outcomes.set(result.id, outcome(result));
+    } catch (error) {
+      for (const id of batch) outcomes.set(id, { kind: "failed", error: error.message });
+    }
+  }
+  for (const id of ids) {
+    if (!outcomes.has(id)) outcomes.set(id, { kind: "failed", error: "the API gave no answer for this image" });
+  }
+  return outcomes;
+}
+
+// Each result carries the status DELETE /delete/{id} would have answered; a 404 means the image
+// is not there any more (someone deleted it first), which is what the user wanted.
+function outcome(result) {
+  if (result.status === 200) return { kind: "deleted" };
+  if (result.status === 404) return { kind: "gone" };
+  return { kind: "failed", error: result.error || `${result.code || "refused"} (HTTP ${result.status})` };
+}
+
+// "2 deleted; 1 was already gone: “a.png”." and, for failures, one line per reason naming its images.
+function deleteReport(boxes, outcomes) {
+  const named = (kind) => boxes.filter((box) => outcomes.get(box.value).kind === kind);
+  const deleted = named("deleted");
+  const gone = named("gone");
+  const failed = named("failed");
+  const parts = [];
+  if (deleted.length) parts.push(`${deleted.length} deleted`);
+  if (gone.length) parts.push(`${gone.length} ${gone.length === 1 ? "was" : "were"} already gone: ${nameList(gone)}`);
+  if (!failed.length) return { text: `${parts.join("; ")}.`, ok: true };
+  parts.push(`${failed.length} could not be deleted:`);
+  const reasons = new Map(); // error -> its boxes: a whole batch failing is one line, not a hundred
+  for (const box of failed) {
+    const error = outcomes.get(box.value).error;
+    reasons.set(error, [...(reasons.get(error) || []), box]);
+  }
+  const lines = [...reasons].map(([error, same]) => `${nameList(same)}: ${error}`);
+  return { text: [parts.join("; "), ...lines].join("\n"), ok: false };
+}
+
+function nameList(boxes) {
+  const names = boxes.slice(0, NAMES_SHOWN).map((box) => `“${box.dataset.name}”`);
+  if (boxes.length > NAMES_SHOWN) names.push(`and ${boxes.length - NAMES_SHOWN} more`);
+  return names.join(", ");
 }
 
 function showStatus(text, ok = false) {
@@ -456,6 +589,10 @@ async function start() {
   $("#download").addEventListener("click", download);
   $("#delete").addEventListener("click", remove);
   $("#close").addEventListener("click", () => $("#detail").close());
+  $("#grid").addEventListener("click", onPick);
+  $("#select-all").addEventListener("click", () => selectAll(true));
+  $("#select-none").addEventListener("click", () => selectAll(false));
+  $("#delete-selected").addEventListener("click", deleteSelected);
   setUpDropzone();
   grid.observer = new IntersectionObserver((entries) => {
     if (entries.some((entry) => entry.isIntersecting)) loadMore();
