@@ -18,10 +18,12 @@ HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 help: ## List the commands
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-# From the lock alone: every package pinned and its hash checked (pip too: the lock has it).
+# From the lock alone: every package pinned and its hash checked (pip too: the lock has it). Then the
+# imgapi command, built offline with the lock's setuptools (editable: it runs this checkout's imgapi/).
 $(VENV)/.installed: requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --no-index -e .
 	touch $@
 
 venv: $(VENV)/.installed ## Create .venv with everything tests and tools need

@@ -1,0 +1,5 @@
+"""`python -m imgapi`, the same as the `imgapi` command."""
+
+from imgapi.main import cli
+
+cli()
