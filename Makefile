@@ -10,10 +10,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DISABLE_DEPRECATION_NOTICE := 1
 LOCALSTACK_ENDPOINT ?= http://localhost:4566
 E2E_TESTS ?= tests/e2e
+N ?= 50
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending bench soak lint format openapi lock audit clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending seed bench soak lint format openapi lock audit clean
 
 help: ## List the commands
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -110,6 +111,9 @@ migrate: $(VENV)/.installed ## Give every image its shard key: after an upgrade,
 
 pending: $(VENV)/.installed ## Direct uploads pending for over a day on LocalStack (PURGE=1 deletes them)
 	$(MAINTENANCE) pending $(if $(PURGE),--purge)
+
+seed: $(VENV)/.installed ## Upload N generated images (default 50) to whatever runs, through imgapi: make seed [N=50]
+	$(BIN)/imgapi seed --count $(N)
 
 bench: $(VENV)/.installed ## Benchmark: latency per route, listing at scale, cold start, memory (BENCH_SHORT=1: quick)
 	$(BIN)/python -m bench
