@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -394,17 +394,17 @@ def seed(api: Api, count: int, as_json: bool) -> None:
     limit = uploads.limits(client)
     tally: Counter[str] = Counter()
     answers: list[dict[str, Any]] = []
+
+    def one(plan: seeding.Plan) -> dict[str, Any]:
+        # Signed in (--token), the token names the user: naming another would be refused.
+        return uploads.send(client, limit, seeding.render(plan, None if api.token else plan.user))
+
     with _progress(in_bytes=False) as bars, ThreadPoolExecutor(SEED_PARALLEL) as pool:
         task = bars.add_task("seeding", total=count)
-        # Signed in (--token), the token names the user: naming another would be refused.
-        user_of = (lambda plan: None) if api.token else (lambda plan: plan.user)
-        futures = {
-            pool.submit(lambda plan: uploads.send(client, limit, seeding.render(plan, user_of(plan))), plan): plan
-            for plan in seeding.plans(count)
-        }
+        futures = {pool.submit(one, plan): plan for plan in seeding.plans(count)}
         try:
             for future in as_completed(futures):
-                outcome = _seeded(futures[future].name, future.result, answers)
+                outcome = _seeded(futures[future].name, future, answers)
                 tally[outcome] += 1
                 bars.advance(task)
         except ImgapiError:  # unreachable: the rest would fail alike
@@ -418,9 +418,10 @@ def seed(api: Api, count: int, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _seeded(name: str, result: Any, answers: list[dict[str, Any]]) -> str:
+def _seeded(name: str, future: Future[dict[str, Any]], answers: list[dict[str, Any]]) -> str:
+    """What became of one image: uploaded, duplicate or failed (said on stderr)."""
     try:
-        answer = result()
+        answer = future.result()
     except ApiError as error:
         click.echo(f"{name}: {error}", err=True)
         return "failed"
