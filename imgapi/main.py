@@ -5,6 +5,7 @@ JSON answers with --json for programs, progress bars on stderr, failures as one 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from collections import Counter
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 import requests
@@ -114,7 +115,7 @@ def upload(
     limit = uploads.limits(client)
     answers: list[dict[str, Any]] = []
     failed = 0
-    with _progress(in_bytes=True) as bars:
+    with _Bars(in_bytes=True) as bars:
         for path in files:
             task = bars.add_task(path.name, total=path.stat().st_size)
             item = uploads.Upload(path.name, path.read_bytes(), user, description, tuple(tags))
@@ -126,11 +127,11 @@ def upload(
                 answer = uploads.send(client, limit, item, advance)
             except ApiError as error:  # this file's; the others may still go (UnreachableError stops all)
                 failed += 1
-                click.echo(f"{path}: {error}", err=True)
+                bars.say(f"{path}: {error}", err=True)
                 continue
             answers.append(answer)
             if not as_json:
-                click.echo(f"{path}: {_stored_line(answer)}")
+                bars.say(f"{path}: {_stored_line(answer)}")
     if as_json:
         _print_json(answers)
     if failed:
@@ -399,12 +400,12 @@ def seed(api: Api, count: int, as_json: bool) -> None:
         # Signed in (--token), the token names the user: naming another would be refused.
         return uploads.send(client, limit, seeding.render(plan, None if api.token else plan.user))
 
-    with _progress(in_bytes=False) as bars, ThreadPoolExecutor(SEED_PARALLEL) as pool:
+    with _Bars(in_bytes=False) as bars, ThreadPoolExecutor(SEED_PARALLEL) as pool:
         task = bars.add_task("seeding", total=count)
         futures = {pool.submit(one, plan): plan for plan in seeding.plans(count)}
         try:
             for future in as_completed(futures):
-                outcome = _seeded(futures[future].name, future, answers)
+                outcome = _seeded(futures[future].name, future, answers, bars)
                 tally[outcome] += 1
                 bars.advance(task)
         except ImgapiError:  # unreachable: the rest would fail alike
@@ -418,12 +419,12 @@ def seed(api: Api, count: int, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _seeded(name: str, future: Future[dict[str, Any]], answers: list[dict[str, Any]]) -> str:
+def _seeded(name: str, future: Future[dict[str, Any]], answers: list[dict[str, Any]], bars: _Bars) -> str:
     """What became of one image: uploaded, duplicate or failed (said on stderr)."""
     try:
         answer = future.result()
     except ApiError as error:
-        click.echo(f"{name}: {error}", err=True)
+        bars.say(f"{name}: {error}", err=True)
         return "failed"
     answers.append(answer)
     return "duplicate" if answer.get("duplicate") else "uploaded"
@@ -436,21 +437,39 @@ def _print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def _progress(in_bytes: bool) -> Progress:
-    """Bars on stderr while it is a terminal, gone when done; printed lines go above them when stdout
-    is a terminal too. Not on a pipe or in a log: nothing there would redraw them."""
-    amount = DownloadColumn() if in_bytes else MofNCompleteColumn()
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        amount,
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        redirect_stdout=sys.stdout.isatty(),
-        disable=not console.is_terminal,
-    )
+class _Bars(Progress):
+    """Progress bars on stderr while it is a terminal, gone when done (nothing would redraw them
+    in a pipe or a log), and say() for the lines printed meanwhile."""
+
+    def __init__(self, in_bytes: bool) -> None:
+        console = Console(stderr=True)
+        super().__init__(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn() if in_bytes else MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            redirect_stdout=False,  # click writes past rich's stand-in for sys.stdout anyway
+            redirect_stderr=False,
+            disable=not console.is_terminal,
+        )
+        # A line written beside the bars on the same terminal would be drawn over: it goes
+        # through them there. Elsewhere (a pipe, a file) it goes to its own stream.
+        self._through_bars = console.is_terminal and _same_file(sys.stdout, sys.stderr)
+
+    def say(self, line: str, err: bool = False) -> None:
+        if self._through_bars:
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            click.echo(line, err=err)
+
+
+def _same_file(one: TextIO, other: TextIO) -> bool:
+    try:
+        return os.path.samestat(os.fstat(one.fileno()), os.fstat(other.fileno()))
+    except (OSError, ValueError):  # no file descriptor (click's test runner): not a terminal either
+        return False
 
 
 def _stdout() -> Console:
