@@ -8,6 +8,8 @@ turns each kind into a status.
 
 from __future__ import annotations
 
+from typing import Any
+
 # The accepted image types as people name them (app/logic/files.py's TYPES; a test checks they agree).
 ACCEPTED_NAMES = "JPEG, PNG, GIF, WebP, AVIF or HEIC"
 
@@ -62,13 +64,23 @@ class ConflictError(DomainError):
 
 
 class DuplicateImageError(ConflictError):
-    """The user already stored these very bytes (`image_id` names that image)."""
+    """The user already stored these very bytes (`image_id` names that image; `row` is it, when read)."""
 
     code = "DUPLICATE_IMAGE"
 
-    def __init__(self, image_id: str | None) -> None:
+    def __init__(self, image_id: str | None, row: dict[str, Any] | None = None) -> None:
         super().__init__("this user already stored these bytes" + (f", as image {image_id}" if image_id else ""))
         self.image_id = image_id
+        self.row = row
+
+
+class StaleVersionError(DomainError):
+    """The image changed since the version the caller saw (its ETag): read it again, then change it."""
+
+    code = "PRECONDITION_FAILED"
+
+    def __init__(self) -> None:
+        super().__init__("the image changed since that version (If-Match); GET it again for its current ETag")
 
 
 class IdempotencyKeyReusedError(DomainError):

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.errors import ACCEPTED_NAMES
@@ -150,6 +150,17 @@ class UploadResult(BaseModel):
     width: int
     height: int
     status: Status = "ready"
+    duplicate: bool = Field(
+        False, description="true: this user had stored these bytes already; this is that image (200, not 201)"
+    )
+
+
+class CompletedUpload(ImageDetail):
+    """`POST /uploads/{id}/complete`: the processed image."""
+
+    duplicate: bool = Field(
+        False, description="true: this user had stored these bytes already; this is that image (another id)"
+    )
 
 
 class DirectUploadRequest(BaseModel):
@@ -188,8 +199,60 @@ class DeleteResult(BaseModel):
     key: str
 
 
+class ImageEdit(BaseModel):
+    """`PATCH /images/{id}`: the fields to change, with the rules they have at upload; the others stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Description | None = None
+    tags: JsonTags | None = Field(None, description="Replaces the image's tags; [] or null removes them all")
+
+    @model_validator(mode="after")
+    def _something(self) -> ImageEdit:
+        if not self.model_fields_set:
+            raise PydanticCustomError("nothing_to_change", "give description, tags or both")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, as a row stores them (null tags: none; null description: empty)."""
+        given = self.model_dump(include=self.model_fields_set)
+        if "description" in given and given["description"] is None:
+            given["description"] = ""
+        if "tags" in given and given["tags"] is None:
+            given["tags"] = []
+        return given
+
+
+MAX_BATCH_DELETE = 100
+
+
+class BatchDeleteRequest(BaseModel):
+    """`POST /images/delete`: the ids of the images to delete."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=MAX_BATCH_DELETE)]
+
+
+class BatchDeleteItem(BaseModel):
+    """What happened to one id: the status and code a DELETE /delete/{id} of it alone would have answered."""
+
+    id: str
+    status: int = Field(description="200 deleted; 403, 404, 409 or 500 as a single delete would answer")
+    code: str = Field(description="DELETED, or the error's code")
+    error: str | None = Field(default=None, description="Why not, for people")
+
+
+class BatchDeleteResult(BaseModel):
+    """`POST /images/delete`: 200 with a result per id, in the order asked, whatever each one's outcome."""
+
+    results: list[BatchDeleteItem]
+    deleted: int = Field(description="How many were deleted")
+    failed: int = Field(description="How many were not (a retry of just those is safe)")
+
+
 class AuthConfig(BaseModel):
-    """`GET /auth.json`: what a client (the gallery) needs to sign in."""
+    """`GET /auth.json`: what a client (the gallery, imgapi) needs: how to sign in, and the upload limits."""
 
     auth: str = Field(description="none, api-key or jwt")
     visibility: str = Field(description="shared or private")
@@ -198,6 +261,8 @@ class AuthConfig(BaseModel):
     user_claim: str | None
     admin_claim: str | None
     admin_group: str | None
+    max_upload_bytes: int = Field(description="Largest file POST /upload takes; larger ones go direct (POST /uploads)")
+    max_direct_upload_bytes: int = Field(description="Largest direct upload")
 
 
 class ErrorBody(BaseModel):

@@ -91,6 +91,9 @@ class Settings:
     url_window: int = field(default_factory=lambda: _int("URL_WINDOW", 900))
     # Metadata (EXIF with GPS, XMP, comments) is removed from stored originals; false keeps it.
     strip_metadata: bool = field(default_factory=lambda: _str("STRIP_METADATA", "true").lower() != "false")
+    # The same bytes uploaded again by the same user are not stored twice: POST /upload answers the
+    # image that has them, /v1 refuses them (409), a direct upload ends rejected. true stores repeats.
+    allow_duplicates: bool = field(default_factory=lambda: _str("ALLOW_DUPLICATES", "false").lower() == "true")
     # The sizes (pixels) a variant's w and h may take: nobody fills the bucket with a variant per width.
     variant_sizes: tuple[int, ...] = field(
         default_factory=lambda: tuple(

@@ -54,6 +54,7 @@ def service_env() -> dict[str, str]:
         "URL_EXPIRES_IN": str(settings.url_expires_in),
         "URL_WINDOW": str(settings.url_window),
         "STRIP_METADATA": str(settings.strip_metadata).lower(),
+        "ALLOW_DUPLICATES": str(settings.allow_duplicates).lower(),
         "VARIANT_SIZES": ",".join(map(str, settings.variant_sizes)),
         "MAX_DIRECT_UPLOAD_BYTES": str(settings.max_direct_upload_bytes),
         "DIRECT_UPLOAD_EXPIRES_IN": str(settings.direct_upload_expires_in),

@@ -56,6 +56,10 @@ def parameters() -> dict[str, Any]:
     def number(default: int, description: str, minimum: int = 0) -> dict[str, Any]:
         return {"Type": "Number", "Default": default, "MinValue": minimum, "Description": description}
 
+    def flag(default: bool, description: str) -> dict[str, Any]:
+        return {"Type": "String", "Default": str(default).lower(), "AllowedValues": ["true", "false"],
+                "Description": description}  # fmt: skip
+
     return {
         "Stage": {"Type": "String", "Default": settings.stage, "Description": "API Gateway stage"},
         "Architecture": {"Type": "String", "Default": "x86_64", "AllowedValues": ["x86_64", "arm64"]},
@@ -75,12 +79,8 @@ def parameters() -> dict[str, Any]:
         ),
         "UrlExpiresIn": number(settings.url_expires_in, "Seconds presigned URLs stay valid", 1),
         "UrlWindow": number(settings.url_window, "Seconds a presigned URL stays the same (browser caching)"),
-        "StripMetadata": {
-            "Type": "String",
-            "Default": str(settings.strip_metadata).lower(),
-            "AllowedValues": ["true", "false"],
-            "Description": "Remove EXIF (GPS), XMP and comments from stored originals",
-        },
+        "StripMetadata": flag(settings.strip_metadata, "Remove EXIF (GPS), XMP and comments from stored originals"),
+        "AllowDuplicates": flag(settings.allow_duplicates, "Store the same bytes again for the same user"),
         "VariantSizes": {
             "Type": "String",
             "Default": ",".join(map(str, settings.variant_sizes)),
@@ -282,6 +282,7 @@ def function() -> dict[str, Any]:
         "URL_EXPIRES_IN": ref("UrlExpiresIn"),
         "URL_WINDOW": ref("UrlWindow"),
         "STRIP_METADATA": ref("StripMetadata"),
+        "ALLOW_DUPLICATES": ref("AllowDuplicates"),
         "VARIANT_SIZES": ref("VariantSizes"),
         "DIRECT_UPLOAD_EXPIRES_IN": ref("DirectUploadExpiresIn"),
         "FUNCTION_TIMEOUT": ref("FunctionTimeout"),

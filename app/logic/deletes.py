@@ -19,6 +19,7 @@ made the tombstone: whoever removes it is the one caller told it deleted.
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from app import layout
@@ -29,7 +30,7 @@ from app.logic.access import ANYONE, Caller
 from app.logic.images import now_ms, object_keys, with_status
 from app.observability import logger, metrics
 from app.settings import get_settings
-from app.storage import ImageStore, outcomes
+from app.storage import ImageStore, operations_at_once, outcomes
 
 
 def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> dict[str, Any]:
@@ -56,6 +57,16 @@ def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> d
         raise NotFoundError()
     metrics.add_metric(name="ImagesDeleted", unit="Count", value=1)
     return row
+
+
+def delete_images(store: ImageStore, image_ids: list[str], caller: Caller = ANYONE) -> list[dict[str, Any] | Exception]:
+    """Several images, each deleted as delete_image deletes one (its claim, its order of writes, its
+    clean-up), several at once: per id, in order, its old row or what refused or failed it. One
+    failing never stops the others, and leaves its image as a failed single delete would."""
+    unique = list(dict.fromkeys(image_ids))
+    results = operations_at_once([partial(delete_image, store, image_id, caller) for image_id in unique])
+    by_id = dict(zip(unique, results, strict=True))
+    return [by_id[image_id] for image_id in image_ids]
 
 
 def _every_object(store: ImageStore, row: dict[str, Any]) -> list[str]:

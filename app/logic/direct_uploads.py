@@ -8,7 +8,10 @@ The order of writes, and what a failure between two of them leaves:
   makes the row `ready` (conditional on it still being `pending`), then
   deletes the incoming object. A failure before the row changes leaves it
   `pending`, and processing again is safe; a failure to delete the incoming
-  object afterwards leaves a stray object that reconciliation removes. A file
+  object afterwards leaves a stray object that reconciliation removes. The
+  ready row holds its bytes for its user (uploads.py's content item); bytes
+  the user has stored already make the row `rejected` (DUPLICATE_IMAGE,
+  `duplicate_of` the image that holds them) unless ALLOW_DUPLICATES. A file
   posted again meanwhile is never stored unchecked (its own notification
   processes it, or finds nothing to do); an image deleted meanwhile gets the
   objects this run wrote deleted too. A file that is not an image makes the
@@ -28,6 +31,7 @@ from app.errors import (
     ACCEPTED_NAMES,
     ConflictError,
     DomainError,
+    DuplicateImageError,
     FileTooLargeError,
     NotAnImageError,
     NotFoundError,
@@ -40,7 +44,15 @@ from app.logic import access
 from app.logic.access import ANYONE, Caller
 from app.logic.files import ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from app.logic.images import get_visible, new_row, with_image, with_status
-from app.logic.uploads import count_upload, decode, delete_objects_quietly, delete_quietly, stored_bytes
+from app.logic.uploads import (
+    content_holder,
+    count_upload,
+    decode,
+    delete_objects_quietly,
+    delete_quietly,
+    hold_bytes,
+    stored_bytes,
+)
 from app.observability import logger
 from app.settings import get_settings
 from app.storage import ImageStore, RowExistsError
@@ -125,16 +137,43 @@ def process_upload(store: ImageStore, image_id: str, caller: Caller = ANYONE) ->
 
 def _make_ready(store: ImageStore, row: dict[str, Any], data: bytes, decoded: Decoded) -> dict[str, Any]:
     digest = hashlib.sha256(data).digest()
-    ready = with_status(with_image(row, len(data), digest.hex(), decoded), READY)
+    content = layout.content_id(row["user"], digest.hex())
+    repeats_stored = get_settings().allow_duplicates
+    if not repeats_stored:  # a repeat of the user's bytes is not stored: found before writing anything
+        holder, _ = content_holder(store, content)
+        if holder is not None and holder["id"] != row["id"]:
+            return _reject_duplicate(store, row, holder["id"])
+    ready = {**with_status(with_image(row, len(data), digest.hex(), decoded), READY), "content_id": content}
     # The very bytes that were checked are written, not a copy of whatever the incoming object
     # holds by now: the form stays valid for 15 minutes, and a client may post again meanwhile.
     store.put_object(ready["key"], data, ready["content_type"], row["id"], digest)
     store.put_object(ready["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"])
-    if not store.replace_row(row, ready):  # processed or deleted meanwhile
+    replaced, holder = hold_bytes(store, content, lambda stale_owner: store.replace_row(row, ready, stale_owner))
+    if holder is not None and not repeats_stored:  # the same bytes won a race meanwhile
+        delete_objects_quietly(store, ready)
+        return _reject_duplicate(store, row, holder["id"])
+    if holder is not None:  # a repeat, stored as a second image: the holder keeps the bytes
+        ready.pop("content_id")
+        replaced = store.replace_row(row, ready)
+    if not replaced:  # processed or deleted meanwhile
         return _lost_race(store, row, written=ready)
     delete_quietly(store, layout.incoming_key(row["id"]))
     count_upload(len(data))
     return ready
+
+
+def _reject_duplicate(store: ImageStore, row: dict[str, Any], holder: str) -> dict[str, Any]:
+    """A direct upload of bytes its user has stored already (as `holder`) ends rejected, pointing at it."""
+    reason = f"the same bytes as image {holder}"
+    return _reject(store, {**row, "duplicate_of": holder}, reason, DuplicateImageError.code, row)
+
+
+def original_of(store: ImageStore, row: dict[str, Any]) -> dict[str, Any] | None:
+    """The ready image a rejected direct upload repeated (its bytes), or None."""
+    if row.get("rejection_code") != DuplicateImageError.code or not row.get("duplicate_of"):
+        return None
+    original = store.get_row(row["duplicate_of"])
+    return original if original is not None and original["status"] == READY else None
 
 
 def _lost_race(store: ImageStore, row: dict[str, Any], written: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -150,9 +189,17 @@ def _lost_race(store: ImageStore, row: dict[str, Any], written: dict[str, Any] |
     return current
 
 
-def _reject(store: ImageStore, row: dict[str, Any], reason: str, code: str = NotAnImageError.code) -> dict[str, Any]:
+def _reject(
+    store: ImageStore,
+    row: dict[str, Any],
+    reason: str,
+    code: str = NotAnImageError.code,
+    seen: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`row` rejected for `reason`, if the row is still as `seen` (default: `row`) was read."""
+    seen = seen or row
     rejected = with_status({**row, "rejection_reason": reason[:300], "rejection_code": code}, REJECTED)
-    if not store.replace_row(row, rejected):
+    if not store.replace_row(seen, rejected):
         return get_visible(store, row["id"])
     delete_quietly(store, layout.incoming_key(row["id"]))
     logger.info("direct upload rejected", extra={"image_id": row["id"], "reason": reason})
@@ -161,6 +208,8 @@ def _reject(store: ImageStore, row: dict[str, Any], reason: str, code: str = Not
 
 def rejection_of(row: dict[str, Any]) -> DomainError:
     """The refusal a rejected direct upload answers `complete` with, every time."""
+    if row.get("rejection_code") == DuplicateImageError.code:
+        return DuplicateImageError(row.get("duplicate_of"))
     return rejection(row.get("rejection_code", NotAnImageError.code), row.get("rejection_reason", ""))
 
 

@@ -4,8 +4,10 @@ What is stored is the upload without its metadata (stored_bytes). The order of
 writes, and what a failure between two of them leaves: the
 image and its thumbnail first (at once), then the row with its tag items and,
 for the first image of its user with these bytes, the content item that says
-so (one transaction, whose condition finds a repeat; /v1 refuses a repeat
-before anything is written). If the row
+so (one transaction, whose condition settles a race). A repeat of a user's
+bytes is found before anything is decoded or written, by the content item's
+key (a GetItem, never a scan): it is not stored twice unless ALLOW_DUPLICATES
+(POST /upload answers the image that holds the bytes, /v1 refuses). If the row
 cannot be written the objects are deleted again; if even that fails they are
 orphans that name their id in their metadata, and reconciliation removes
 them. A row never points at a missing object. Direct uploads, straight to S3,
@@ -15,7 +17,8 @@ are direct_uploads.py.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app import layout
 from app.errors import (
@@ -36,6 +39,8 @@ from app.storage import ContentTakenError, ImageStore, RowExistsError, in_parall
 if TYPE_CHECKING:
     from app.imaging.decode import Decoded
 
+T = TypeVar("T")
+
 
 def store_upload(
     store: ImageStore,
@@ -44,14 +49,14 @@ def store_upload(
     original_name: str | None,
     tags: list[str],
     data: bytes,
-    unique: bool = False,
     image_id: str | None = None,
 ) -> dict[str, Any]:
     """Check the bytes are an image, store it, its thumbnail and its row; the row is returned.
 
     The first image of a user with these bytes holds them (its content item). Another upload
-    of the same bytes by the same user is refused when `unique` (DuplicateImageError), and
-    otherwise stored as a second image, as the original POST /upload always did.
+    of the same bytes by the same user is refused with DuplicateImageError, naming the image
+    that holds them, before anything is decoded or written; ALLOW_DUPLICATES=true stores it
+    as a second image instead.
 
     `image_id` is the id a retried request names (app/web/retries.py derives it from the
     request): when that row exists, an earlier attempt stored this very image, and it is returned.
@@ -68,17 +73,18 @@ def store_upload(
         raise rejection(exc.code, str(exc)) from exc
     digest = hashlib.sha256(data).digest()
     content = layout.content_id(user, digest.hex())
-    if unique:  # a repeat is refused before any decoding or writing
-        owner, _ = _content_holder(store, content)
-        if owner is not None and owner == image_id:
+    repeats_stored = get_settings().allow_duplicates
+    if not repeats_stored:  # a repeat is refused before any decoding or writing
+        holder, _ = content_holder(store, content)
+        if holder is not None and holder["id"] == image_id:
             return _stored_before(store, row)
-        if owner is not None:
-            raise DuplicateImageError(owner)
+        if holder is not None:
+            raise DuplicateImageError(holder["id"], holder)
     try:
         decoded = decode(data)
     except RefusedError as exc:
         raise rejection(exc.code, str(exc)) from exc
-    # The row claims these bytes for its user; _put_row settles who holds them when another image does.
+    # The row claims these bytes for its user; hold_bytes settles who holds them when another image does.
     row = {**with_image(row, len(data), digest.hex(), decoded), "content_id": content}
     try:
         in_parallel(
@@ -87,7 +93,12 @@ def store_upload(
                 lambda: store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"]),
             ]
         )
-        _put_row(store, row, unique)
+        _, holder = hold_bytes(store, content, lambda stale_owner: store.put_new_row(row, stale_owner))
+        if holder is not None and not repeats_stored:
+            raise DuplicateImageError(holder["id"], holder)  # the same bytes won a race meanwhile: this one goes
+        if holder is not None:  # a repeat, stored as a second image: the holder keeps the bytes
+            row.pop("content_id")
+            store.put_new_row(row)
     except RowExistsError:  # the same request, stored by an attempt that died before its answer was kept
         return _stored_before(store, row)  # its objects are the very ones just written again: left alone
     except Exception:
@@ -95,6 +106,27 @@ def store_upload(
         raise
     count_upload(len(data))
     return row
+
+
+def store_or_find(
+    store: ImageStore,
+    user: str,
+    description: str,
+    original_name: str | None,
+    tags: list[str],
+    data: bytes,
+    image_id: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """As store_upload, except that a repeat of a user's bytes is answered with the image that holds
+    them: (the row, whether it was there already). What POST /upload does with a repeat."""
+    for _ in range(3):
+        try:
+            return store_upload(store, user, description, original_name, tags, data, image_id), False
+        except DuplicateImageError as exc:
+            if exc.row is not None and exc.row["status"] == READY:
+                return exc.row, True
+            # Deleted since it was found: the bytes are free again, and this upload may hold them.
+    raise ConflictError("the same bytes kept being uploaded and deleted meanwhile; retry")
 
 
 def _stored_before(store: ImageStore, row: dict[str, Any]) -> dict[str, Any]:
@@ -107,35 +139,34 @@ def _stored_before(store: ImageStore, row: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def _content_holder(store: ImageStore, content: str) -> tuple[str | None, str | None]:
-    """(the live image holding these bytes, or None; the image that held them but is gone or going)."""
+def content_holder(store: ImageStore, content: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(the row of the live image holding these bytes, or None; the id of the image that held them
+    but is gone or going, or None)."""
     owner = store.content_owner(content)
     if owner is None:
         return None, None
     held_by = store.get_row(owner)
     if held_by is None or held_by["status"] == DELETING:  # a delete that has not finished, or crashed
         return None, owner
-    return owner, None
+    return held_by, None
 
 
-def _put_row(store: ImageStore, row: dict[str, Any], unique: bool) -> None:
-    """The row, holding its bytes if no live image does. The condition on the content item decides, not
-    a read before it: a first upload costs one write, and a race to the same bytes has one winner."""
+def hold_bytes(
+    store: ImageStore, content: str, write: Callable[[str | None], T]
+) -> tuple[T | None, dict[str, Any] | None]:
+    """Run `write(stale_owner)`, a write that claims `content` for its row: (what it returned, None),
+    or (None, the row of the live image that holds these bytes instead), nothing written. The condition on the content
+    item decides, not a read before it: a first upload costs one write, and a race has one winner.
+    `stale_owner` is an image found gone or being deleted, whose claim the write may take over."""
     stale_owner = None
     for _ in range(3):
         try:
-            store.put_new_row(row, stale_owner)
-            return
+            return write(stale_owner), None
         except ContentTakenError:
-            holder, stale_owner = _content_holder(store, row["content_id"])
+            holder, stale_owner = content_holder(store, content)
             if holder is not None:
-                break
-    else:  # the content item kept changing hands
-        holder = None
-    if unique:
-        raise DuplicateImageError(holder)
-    row.pop("content_id")  # a repeat, stored as POST /upload always did: the holder keeps the bytes
-    store.put_new_row(row)
+                return None, holder
+    raise ConflictError("the same bytes kept changing hands while this upload was stored; retry")
 
 
 def stored_bytes(data: bytes, kind: str) -> bytes:

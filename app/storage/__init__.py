@@ -8,7 +8,15 @@ clients.py    the boto3 clients, one of each per execution environment; calls ru
 """
 
 from app.storage import shards
-from app.storage.clients import dynamodb_client, in_parallel, outcomes, presign_client, reset_clients, s3_client
+from app.storage.clients import (
+    dynamodb_client,
+    in_parallel,
+    operations_at_once,
+    outcomes,
+    presign_client,
+    reset_clients,
+    s3_client,
+)
 from app.storage.dynamo import TimeQuery, from_item, to_item
 from app.storage.store import ContentTakenError, ImageStore, RowExistsError, url_stays_for
 
@@ -20,6 +28,7 @@ __all__ = [
     "dynamodb_client",
     "from_item",
     "in_parallel",
+    "operations_at_once",
     "outcomes",
     "presign_client",
     "reset_clients",

@@ -126,9 +126,26 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=MAX_PARALLEL, thread_name_prefix="aws")
 
 
+# Whole operations at once (a batch delete), each of which submits its own calls to _pool: they
+# run on a pool of their own, or operations filling _pool would wait forever for their calls.
+MAX_OPERATIONS = 8
+
+
+@lru_cache(maxsize=1)
+def _operations_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=MAX_OPERATIONS, thread_name_prefix="operation")
+
+
 # A forked child has none of its parent's threads: work submitted to the inherited pool would
 # wait forever (the bomb runner forks a warm handler per case). The child makes its own.
 os.register_at_fork(after_in_child=_pool.cache_clear)
+os.register_at_fork(after_in_child=_operations_pool.cache_clear)
+
+
+def operations_at_once(operations: list[Callable[[], T]]) -> list[T | Exception]:
+    """What each operation returned or raised, MAX_OPERATIONS at a time; operations may call `outcomes`."""
+    futures = [_operations_pool().submit(operation) for operation in operations]
+    return [future.exception() or future.result() for future in futures]  # type: ignore[misc]
 
 
 def outcomes(calls: list[Callable[[], T]]) -> list[T | Exception]:

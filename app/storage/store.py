@@ -190,37 +190,56 @@ class ImageStore(Inventory):
         item = response.get("Item")
         return from_item(item) if item else None
 
-    def replace_row(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    def replace_row(self, old: Mapping[str, Any], new: Mapping[str, Any], stale_owner: str | None = None) -> bool:
         """Replace a row and move its tag items, all or nothing, if the row is still as `old` saw it.
 
-        Every status change goes through here (pending to ready or rejected, any
-        status to the `deleting` tombstone, a tombstone to its new deleter). False
-        when the row is gone, or its status or deleter changed meanwhile: the
-        caller's view of it is stale.
+        Every change of a row goes through here: pending to ready or rejected,
+        any status to the `deleting` tombstone, a tombstone to its new deleter, an
+        edit (which counts up `revision`). False when the row is gone, or its status,
+        revision or deleter changed meanwhile: the caller's view of it is stale.
+        A `new` row that gains a `content_id` claims those bytes as put_new_row does
+        (ContentTakenError, `stale_owner`); one that loses it frees them.
         """
         condition, values = "#status = :seen", {":seen": {"S": old["status"]}}
         if old.get("delete_claim"):
             condition += " AND delete_claim = :claim"
             values[":claim"] = {"S": old["delete_claim"]}
+        if old.get("revision"):
+            condition += " AND revision = :revision"
+            values[":revision"] = {"N": str(old["revision"])}
+        else:
+            condition += " AND attribute_not_exists(revision)"
+        put_row = {
+            "TableName": self.table,
+            "Item": to_item(new),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+        }
+        new_items = self.tag_items(new)
+        kept = {(item["tag_status"], item["sort_key"]) for item in new_items}
         writes: list[Any] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": to_item(new),
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": values,
-                }
-            },
-            *({"Delete": {"TableName": self.tags_table, "Key": tag_key(item)}} for item in self.tag_items(old)),
-            *({"Put": {"TableName": self.tags_table, "Item": to_item(item)}} for item in self.tag_items(new)),
+            {"Put": put_row},
+            # A transaction may touch an item once: a tag the row keeps is overwritten, not deleted.
+            *(
+                {"Delete": {"TableName": self.tags_table, "Key": tag_key(item)}}
+                for item in self.tag_items(old)
+                if (item["tag_status"], item["sort_key"]) not in kept
+            ),
+            *({"Put": {"TableName": self.tags_table, "Item": to_item(item)}} for item in new_items),
         ]
         if old.get("content_id") and not new.get("content_id"):  # the bytes are free again (a tombstone)
             writes.append({"Delete": {"TableName": self.table, "Key": {"id": {"S": old["content_id"]}}}})
+        elif new.get("content_id") and not old.get("content_id"):  # a processed direct upload holds its bytes
+            writes.append({"Put": content_put(self.table, new["content_id"], new["id"], stale_owner)})
         try:
             dynamodb_client().transact_write_items(TransactItems=writes)
         except ClientError as exc:
-            if any(failed_check(reason) for reason in exc.response.get("CancellationReasons", [])):
+            reasons = exc.response.get("CancellationReasons", [])
+            claims = new.get("content_id") and not old.get("content_id") and len(reasons) == len(writes)
+            if claims and not failed_check(reasons[0]) and failed_check(reasons[-1]):
+                raise ContentTakenError() from exc
+            if any(failed_check(reason) for reason in reasons):
                 return False
             raise
         return True

@@ -70,6 +70,12 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
+def matches_strongly(if_match: str, etag: str) -> bool:
+    """RFC 9110's If-Match: `*`, or a listed tag equal to `etag`; a weak tag (W/) never matches."""
+    tags = {tag.strip() for tag in if_match.split(",")}
+    return "*" in tags or (not etag.startswith("W/") and etag in tags)
+
+
 def _headers(response: ProxyAnswer) -> dict[str, list[str]]:
     """The answer's headers as multiValueHeaders (Powertools may use either form)."""
     merged = {name: list(values) for name, values in (response.get("multiValueHeaders") or {}).items()}

@@ -40,7 +40,7 @@ router = APIGatewayRouter()
 @router.post(
     "/upload",
     summary="Upload an image",
-    responses=openapi.responses(201, UploadResult, 400, 401, 403, 409, 413, 415, 422),
+    responses=openapi.responses(201, UploadResult, 400, 401, 403, 409, 413, 415, 422, duplicate=UploadResult),
 )
 def upload() -> Response[UploadResult]:
     settings = get_settings()
@@ -49,11 +49,14 @@ def upload() -> Response[UploadResult]:
     user = access.uploader(caller, form.user)
 
     def answer(image_id: str | None) -> Response[UploadResult]:
-        row = uploads.store_upload(
+        row, duplicate = uploads.store_or_find(
             ImageStore(), user, form.description, file.filename, form.tags, file.data, image_id=image_id
         )
-        body = UploadResult(bucket=settings.bucket, **row)
-        return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
+        body = UploadResult(bucket=settings.bucket, **row, duplicate=duplicate)
+        if duplicate:  # nothing new was made: 200 and the image that has these bytes
+            body.message = "Already stored: this user uploaded these bytes before"
+        status = HTTPStatus.OK if duplicate else HTTPStatus.CREATED
+        return Response(status, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
 
     request = {**form.model_dump(), "user": user, "filename": file.filename, "file": retries.fingerprint(file.data)}
     return retries.once(router, caller, request, answer)

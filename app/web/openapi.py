@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
 
 from app.errors import ACCEPTED_NAMES
 from app.logic.files import ACCEPTED_TYPES
-from app.models import DirectUploadRequest, ErrorBody, Redirect, UploadRequest
+from app.models import BatchDeleteRequest, DirectUploadRequest, ErrorBody, ImageEdit, Redirect, UploadRequest
 from app.v1_models import V1ErrorBody, V1UploadRequest
 from app.web import retries
 
@@ -49,6 +49,7 @@ _ERRORS = {
     405: "Method not allowed here (see the Allow header)",
     409: "Not possible in the image's current state (e.g. its file is not in S3 yet, or it is being deleted), "
     "or the user stored these bytes already (DUPLICATE_IMAGE)",
+    412: "If-Match names a version the image no longer is (PRECONDITION_FAILED): GET it again",
     413: "File over MAX_UPLOAD_BYTES, or an image over a decoding limit (IMAGE_TOO_LARGE)",
     415: f"Not a {ACCEPTED_NAMES} image",
     422: "This Idempotency-Key was sent with a different request (IDEMPOTENCY_KEY_REUSED)",
@@ -78,10 +79,29 @@ IDEMPOTENCY_KEY = Parameter.model_validate(
     }
 )
 
+IF_MATCH = Parameter.model_validate(
+    {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": "The ETag of GET /images/{id} (or of the last PATCH): the change is made only if the image "
+        "is still that version, else 412. Without it the change is made to whatever the image is now",
+        "schema": {"type": "string"},
+    }
+)
 
-def responses(status: int, model: Any, *errors: int, error_model: type[Any] = ErrorBody) -> dict[int, Any]:
-    """Powertools `responses=` for a route: its success answer, the errors it can give, and 500."""
+
+def responses(
+    status: int, model: Any, *errors: int, error_model: type[Any] = ErrorBody, duplicate: type[Any] | None = None
+) -> dict[int, Any]:
+    """Powertools `responses=` for a route: its success answer, the errors it can give, and 500;
+    `duplicate`: the 200 of an upload whose bytes its user stored before."""
     documented: dict[int, Any] = {status: {"description": "Success", "content": {"application/json": {"model": model}}}}
+    if duplicate is not None:
+        documented[200] = {
+            "description": "This user stored these bytes before: that image, with `duplicate: true` (ALLOW_DUPLICATES)",
+            "content": {"application/json": {"model": duplicate}},
+        }
     for code in (*errors, 500):
         if code == 302:
             documented[code] = {
@@ -119,13 +139,15 @@ class DocumentedResolver(APIGatewayRestResolver):
         kwargs["servers"] = [Server(url=".")]
         schema = super().get_openapi_schema(*args, **kwargs)
         for path, path_item in (schema.paths or {}).items():
-            for operation in (path_item.get, path_item.post, path_item.delete):
+            for operation in (path_item.get, path_item.post, path_item.patch, path_item.delete):
                 if operation is not None and operation.responses:
                     if getattr(operation.responses.get(422), "description", None) != _ERRORS[422]:
                         operation.responses.pop(422, None)  # Powertools' own, never answered here
                     else:
                         operation.parameters = [*(operation.parameters or []), IDEMPOTENCY_KEY]
                     operation.responses[500] = _V1_SERVER_ERROR if path.startswith("/v1/") else _SERVER_ERROR
+                    if 412 in operation.responses:  # the route reads If-Match itself
+                        operation.parameters = [*(operation.parameters or []), IF_MATCH]
         if schema.components and schema.components.schemas:
             for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
                 schema.components.schemas.pop(name, None)
@@ -133,8 +155,11 @@ class DocumentedResolver(APIGatewayRestResolver):
             ("/upload", "multipart/form-data", UploadRequest.model_json_schema()),
             ("/uploads", "application/json", DirectUploadRequest.model_json_schema()),
             ("/v1/images", "application/json", V1UploadRequest.model_json_schema()),
+            ("/images/delete", "application/json", BatchDeleteRequest.model_json_schema()),
+            ("/images/{image_id}", "application/json", ImageEdit.model_json_schema()),
         ):
-            operation = schema.paths[path].post if schema.paths and path in schema.paths else None
+            path_item = (schema.paths or {}).get(path)
+            operation = None if path_item is None else path_item.post or path_item.patch
             if operation is not None:
                 content = {media_type: MediaType.model_validate({"schema": Schema.model_validate(body)})}
                 operation.requestBody = RequestBody(required=True, content=content)

@@ -1,7 +1,8 @@
 """The HTTP edge's hub: the resolver, the routers it serves, and the one place where errors become statuses.
 
 Routes live with their concern (images.py: the original contract; uploads.py:
-direct uploads; v1.py: the JSON resource /v1/images; site.py: the gallery); this module includes them, serves the
+direct uploads; collection.py: editing and deleting many; v1.py: the JSON resource /v1/images;
+site.py: the gallery); this module includes them, serves the
 API's own documentation, and answers every error in one JSON shape:
 `{"error", "code", "request_id"}`. `python -m app.web.resolver` prints the
 OpenAPI document (`make openapi`).
@@ -21,38 +22,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     ResponseValidationError,
 )
 
-from app.errors import (
-    ConflictError,
-    DomainError,
-    FileTooLargeError,
-    ForbiddenError,
-    IdempotencyKeyReusedError,
-    ImageTooLargeError,
-    InvalidInputError,
-    NotAnImageError,
-    NotFoundError,
-    RejectedFileError,
-    UnauthenticatedError,
-)
+from app.errors import DomainError, RejectedFileError, UnauthenticatedError
 from app.models import ErrorBody
 from app.observability import logger
 from app.settings import PUBLIC_PATHS, SERVICE, get_settings
 from app.v1_models import V1ErrorBody
-from app.web import auth, images, openapi, requests, site, uploads, v1, variants
+from app.web import auth, collection, images, openapi, requests, site, statuses, uploads, v1, variants
 
-# Every kind of refusal, and the status it answers with.
-STATUS = {
-    InvalidInputError: HTTPStatus.BAD_REQUEST,
-    UnauthenticatedError: HTTPStatus.UNAUTHORIZED,
-    ForbiddenError: HTTPStatus.FORBIDDEN,
-    NotFoundError: HTTPStatus.NOT_FOUND,
-    ConflictError: HTTPStatus.CONFLICT,
-    IdempotencyKeyReusedError: HTTPStatus.UNPROCESSABLE_ENTITY,
-    FileTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-    ImageTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-    NotAnImageError: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-}
-INTERNAL = "Internal error; quote the request id"
+INTERNAL = statuses.INTERNAL
 
 
 # A response that breaks its own model is our bug: answered as such (a 500 below), not as the client's 4xx.
@@ -71,7 +48,7 @@ app = openapi.DocumentedResolver(
     enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR, cors=cors()
 )
 app.enable_swagger(path="/swagger", **openapi.INFO)  # Swagger UI with its assets inline: works offline
-for router in (images.router, uploads.router, variants.router, v1.router, site.router):
+for router in (images.router, uploads.router, collection.router, variants.router, v1.router, site.router):
     app.include_router(router)
 app.use(middlewares=[auth.authenticate])  # the caller of every route (AUTH=jwt: from its token)
 
@@ -90,7 +67,7 @@ def _openapi_json() -> str:
 def status_of(error: DomainError) -> HTTPStatus:
     if isinstance(error, RejectedFileError) and v1.serves(app.current_event.path):
         return HTTPStatus.BAD_REQUEST  # /v1/images' contract: every refusal of the input is a 400
-    return next(status for kind, status in STATUS.items() if isinstance(error, kind))
+    return statuses.status_for(error)
 
 
 def error_response(

@@ -56,10 +56,13 @@ def once(
     request: Mapping[str, Any],
     answer: Callable[[str | None], Response[Any]],
     remember_for: int | None = None,
+    final: Callable[[Response[Any]], bool] | None = None,
 ) -> Response[Any]:
     """`answer(image_id)`, or the answer it gave to an earlier request with this Idempotency-Key;
     `image_id` is the id a new image takes (None without a key: any new one). The answer is
     replayed for IDEMPOTENCY_EXPIRES_IN, or `remember_for` seconds when it goes stale sooner.
+    An answer that is not `final` (a batch whose items partly failed) is answered but not kept,
+    so that a retry with the key carries the request out again.
 
     `request` is what makes two requests the same (the parsed fields, a file's `fingerprint`),
     not their raw bodies: curl draws a new multipart boundary on every retry.
@@ -72,7 +75,7 @@ def once(
         raise InvalidInputError(f"{HEADER} must be 1 to 255 visible ASCII characters", "INVALID_IDEMPOTENCY_KEY")
     scope = f"{event.http_method} {_route(event.path)}"
     record = {"key": [scope, caller.user or "", key], "request": dict(request)}
-    stored = _run(router, record, lambda: _recordable(answer(image_id_of(record))), remember_for)
+    stored = _run(router, record, lambda: _recordable(answer(image_id_of(record)), final), remember_for)
     headers = dict(stored["headers"])
     if stored.get("replayed"):
         headers[REPLAYED] = "true"
@@ -92,9 +95,20 @@ def _route(path: str) -> str:
     return re.sub(f"/{ID_PATTERN}(?=/|$)", "/{id}", path)
 
 
-def _recordable(response: Response[Any]) -> dict[str, Any]:
+class _NotFinal(Exception):  # noqa: N818 (not an error: the way an answer leaves without its record)
+    """Raised through Powertools so that it deletes the record, carrying the answer out."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__("answered, not recorded")
+        self.answer = answer
+
+
+def _recordable(response: Response[Any], final: Callable[[Response[Any]], bool] | None = None) -> dict[str, Any]:
     body = jsonable_encoder(response.body)
-    return {"status": response.status_code, "headers": dict(response.headers), "body": body}
+    answer = {"status": response.status_code, "headers": dict(response.headers), "body": body}
+    if final is not None and not final(response):
+        raise _NotFinal(answer)
+    return answer
 
 
 def _run(
@@ -134,6 +148,8 @@ def _run(
     )
     try:
         result: dict[str, Any] = carried_out(record=record)
+    except _NotFinal as exc:
+        return exc.answer
     except IdempotencyValidationError as exc:
         raise IdempotencyKeyReusedError(
             f"this {HEADER} was used for a different request; use a new key for a new request"
@@ -145,6 +161,8 @@ def _run(
             retry_after=1,
         ) from exc
     except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
+        if isinstance(exc.__context__, _NotFinal):  # its record could not be deleted: it expires
+            return exc.__context__.answer
         refusal = _refusal_behind(exc)
         if refusal is not None:  # its record could not be deleted: the refusal still stands
             raise refusal from exc

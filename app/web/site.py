@@ -88,7 +88,7 @@ def gallery_page() -> Response[str]:
     return Response(HTTPStatus.OK, "text/html; charset=utf-8", page(), security_headers())
 
 
-@router.get("/auth.json", summary="How to sign in: the auth mode and, for jwt, the issuer's sign-in page")
+@router.get("/auth.json", summary="What a client needs: how to sign in (for jwt, the issuer's page), upload limits")
 def auth_config() -> AuthConfig:
     settings = get_settings()
     signed_in = settings.auth == "jwt"
@@ -100,6 +100,8 @@ def auth_config() -> AuthConfig:
         user_claim=settings.jwt_user_claim if signed_in else None,
         admin_claim=settings.jwt_admin_claim if signed_in else None,
         admin_group=settings.jwt_admin_group if signed_in else None,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_direct_upload_bytes=settings.max_direct_upload_bytes,
     )
 
 

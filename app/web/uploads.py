@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from app.layout import REJECTED
 from app.logic import access, direct_uploads
-from app.models import DirectUploadRequest, DirectUploadResult, ImageDetail, PresignedPost
+from app.models import CompletedUpload, DirectUploadRequest, DirectUploadResult, PresignedPost
 from app.settings import get_settings
 from app.storage import ImageStore
 from app.web import auth, openapi, requests, retries
@@ -45,11 +45,16 @@ def start_upload() -> Response[DirectUploadResult]:
 @router.post(
     "/uploads/<image_id>/complete",
     summary="Process a direct upload now (S3's notification does it too); idempotent",
-    responses=openapi.responses(200, ImageDetail, 401, 403, 404, 409, 413, 415),
+    responses=openapi.responses(200, CompletedUpload, 401, 403, 404, 409, 413, 415),
 )
-def complete_upload(image_id: str) -> Response[ImageDetail]:
+def complete_upload(image_id: str) -> Response[CompletedUpload]:
     store = ImageStore()
     row = direct_uploads.process_upload(store, image_id, auth.caller(router))
+    duplicate = False
     if row["status"] == REJECTED:
-        raise direct_uploads.rejection_of(row)
-    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, detail(store, row))
+        original = direct_uploads.original_of(store, row)  # these bytes, stored before by this user
+        if original is None:
+            raise direct_uploads.rejection_of(row)
+        row, duplicate = original, True
+    body = CompletedUpload(**detail(store, row).model_dump(), duplicate=duplicate)
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)

@@ -62,7 +62,7 @@ def create_image() -> Response[V1UploadResult]:
 
     def answer(image_id: str | None) -> Response[V1UploadResult]:
         row = uploads.store_upload(
-            ImageStore(), user, request.description or "", request.image_name, request.tags, data, True, image_id
+            ImageStore(), user, request.description or "", request.image_name, request.tags, data, image_id
         )
         body = V1UploadResult(**v1_fields(row))
         # Relative to /v1/images, "images/<id>" is /v1/images/<id>, whatever prefix the stage adds.

@@ -46,6 +46,16 @@ def aws() -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
+def repeats_stored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """ALLOW_DUPLICATES=true: the same file uploaded again is another image (tests that need many
+    images and upload one sample file for each; the duplicate check has tests of its own)."""
+    monkeypatch.setenv("ALLOW_DUPLICATES", "true")
+    storage.reset_clients()
+    yield
+    storage.reset_clients()
+
+
+@pytest.fixture
 def keep_metadata(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """STRIP_METADATA=false: uploads are stored byte for byte (tests of the transport, not of privacy)."""
     monkeypatch.setenv("STRIP_METADATA", "false")

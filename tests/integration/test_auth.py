@@ -151,6 +151,8 @@ def test_public_pages_need_no_token() -> None:
         "user_claim": "cognito:username",
         "admin_claim": "cognito:groups",
         "admin_group": "admin",
+        "max_upload_bytes": 4 * 1024 * 1024,
+        "max_direct_upload_bytes": 50 * 1024 * 1024,
     }
 
 

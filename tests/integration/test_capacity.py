@@ -29,6 +29,7 @@ from tests.integration.conftest import moto_backend
 from tests.integration.lambda_client import Reply, call, next_query, upload
 
 DOC = Path(__file__).parents[2] / "docs" / "capacity.md"
+JSON = {"Content-Type": "application/json"}
 
 
 def doc_table(marker: str) -> list[list[str]]:
@@ -80,6 +81,7 @@ def direct_upload(s3: Any, started: dict[str, Any]) -> None:
 def test_each_operation_makes_the_requests_the_model_counts(aws: dict[str, Any]) -> None:
     requests = Requests()
     image = upload("user=ann", "tags=cat", "file=@sample.png").json()
+    two = [upload(f"user={user}", "file=@sample.png").json()["id"] for user in ("cy", "di")]
     v1 = {"user_id": "ann", "image_name": "b.png", "file": base64.b64encode(image_bytes("PNG", (3, 3))).decode()}
     started: dict[str, Any] = {}
     measured = {
@@ -102,7 +104,14 @@ def test_each_operation_makes_the_requests_the_model_counts(aws: dict[str, Any])
         "GET /images/{id}/variant, stored": requests.during(
             lambda: call("GET", f"/images/{image['id']}/variant", query={"w": "128"})
         ),
+        "GET /images/{id}": requests.during(lambda: call("GET", f"/images/{image['id']}")),
+        "PATCH /images/{id}": requests.during(
+            lambda: call("PATCH", f"/images/{image['id']}", headers=JSON, body=b'{"tags": ["dog"]}')
+        ),
         "DELETE /delete/{id}": requests.during(lambda: call("DELETE", f"/delete/{image['id']}")),
+        "POST /images/delete, 2 ids": requests.during(
+            lambda: call("POST", "/images/delete", headers=JSON, body=json.dumps({"ids": two}).encode())
+        ),
     }
 
     stated = {row[0]: requests_named(row[1]) for row in doc_table("requests per operation")}

@@ -51,12 +51,12 @@ def gallery(aws: dict[str, Any]) -> list[dict[str, Any]]:
     """300 images over 3 users and 5 tags, 6 hours apart from 2026-03-01, names in mixed case."""
     rows = []
     clock = iter(range(T0, T0 + 300 * DAY_MS // 4, DAY_MS // 4))
-    png = image_bytes("PNG", (2, 2))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(images, "now_ms", lambda: next(clock))
         for i in range(300):
             tags = UploadForm(user="x", tags=[TAGS[i % 5], TAGS[(i * 7) % 5], TAGS[(i // 3) % 5]][: 1 + i % 3]).tags
             name = f"{'CAT' if i % 4 == 0 else 'dog'}-photo-{i:03d}.png"
+            png = image_bytes("PNG", (2, 2), (i % 256, i // 256, 7))  # distinct bytes: 300 images, not repeats
             rows.append(uploads.store_upload(storage.ImageStore(), USERS[i % 3], f"n{i}", name, tags, png))
     return rows
 

@@ -63,7 +63,15 @@ def test_a_retried_upload_gets_the_first_answer_and_one_image(aws: dict[str, Any
     assert len(objects) == 2  # the image and its thumbnail
 
 
-def test_without_a_key_a_repeat_upload_is_a_second_image_as_ever(aws: dict[str, Any]) -> None:
+def test_without_a_key_a_repeat_upload_is_the_first_image_again(aws: dict[str, Any]) -> None:
+    first, again = upload("user=alice", "file=@sample.png"), upload("user=alice", "file=@sample.png")
+    assert (first.status, again.status) == (201, 200)
+    assert (again.json()["id"], again.json()["duplicate"]) == (first.json()["id"], True)
+    assert len(stored(aws)[1]) == 1
+
+
+@pytest.mark.usefixtures("repeats_stored")
+def test_without_a_key_a_repeat_upload_is_a_second_image_where_repeats_are_stored(aws: dict[str, Any]) -> None:
     assert upload("user=alice", "file=@sample.png").status == 201
     assert upload("user=alice", "file=@sample.png").status == 201
     assert len(stored(aws)[1]) == 2
@@ -241,6 +249,7 @@ def test_the_same_after_a_died_v1_upload_and_direct_upload_start(aws: dict[str, 
     assert sorted(row["status"] for row in stored(aws)[1]) == ["pending", "ready"]
 
 
+@pytest.mark.usefixtures("repeats_stored")
 def test_keyed_requests_make_ids_of_their_own(aws: dict[str, Any]) -> None:
     ids = {upload("user=alice", f"description={n}", "file=@sample.png", headers=key()).json()["id"] for n in range(3)}
     same_key = key()

@@ -19,6 +19,10 @@ LIST_FIELDS = {
 }
 
 
+# These tests need many images and upload one sample file for each.
+pytestmark = pytest.mark.usefixtures("repeats_stored")
+
+
 def uploaded(count: int, user: str = "bob") -> list[str]:
     return [upload(f"user={user}", f"description=image {i}", "file=@sample.png").json()["id"] for i in range(count)]
 

@@ -28,6 +28,10 @@ OLD_INDEX = {
 }
 
 
+# These tests need many images and upload one sample file for each.
+pytestmark = pytest.mark.usefixtures("repeats_stored")
+
+
 @pytest.fixture
 def aws() -> Iterator[dict[str, Any]]:
     """A backend whose images table is the earlier release's: the old index, rows without shard keys."""

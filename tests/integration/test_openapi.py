@@ -22,7 +22,9 @@ def test_the_committed_document_is_the_generated_one() -> None:
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/upload", "post", {"201", "400", "401", "403", "409", "413", "415", "422", "500"}),
+        ("/upload", "post", {"200", "201", "400", "401", "403", "409", "413", "415", "422", "500"}),
+        ("/images/{image_id}", "patch", {"200", "400", "401", "403", "404", "409", "412", "422", "500"}),
+        ("/images/delete", "post", {"200", "400", "401", "409", "422", "500"}),
         ("/list", "get", {"200", "400", "401", "500"}),
         ("/view/{image_id}", "get", {"200", "302", "400", "401", "404", "409", "500"}),
         ("/delete/{image_id}", "delete", {"200", "400", "401", "403", "404", "409", "422", "500"}),
@@ -50,6 +52,8 @@ def test_every_write_documents_its_idempotency_key_and_no_read_does() -> None:
         ("/upload", "post"),
         ("/uploads", "post"),
         ("/delete/{image_id}", "delete"),
+        ("/images/{image_id}", "patch"),
+        ("/images/delete", "post"),
         ("/v1/images", "post"),
         ("/v1/images/{image_id}", "delete"),
     }

@@ -48,7 +48,7 @@ def test_young_objects_are_left_to_uploads_in_flight(aws: dict[str, Any]) -> Non
 
 def test_each_kind_is_found_and_fixed(aws: dict[str, Any]) -> None:
     s3, keep = aws["s3"], upload("user=bob", "tags=cat", "file=@sample.png").json()
-    no_object = upload("user=bob", "tags=dog", "file=@sample.png").json()
+    no_object = upload("user=carol", "tags=dog", "file=@sample.png").json()
     s3.delete_object(Bucket="images-bucket", Key=no_object["key"])
     no_thumbnail = upload("user=bob", "file=@sample.jpg").json()
     s3.delete_object(Bucket="images-bucket", Key=f"thumbnails/{no_thumbnail['id']}.webp")
@@ -57,7 +57,7 @@ def test_each_kind_is_found_and_fixed(aws: dict[str, Any]) -> None:
     s3.put_object(Bucket="images-bucket", Key="notes/readme.txt", Body=b"not ours")
     arrived, never = start_direct(aws), start_direct(aws)
     s3.put_object(Bucket="images-bucket", Key=f"incoming/{arrived}", Body=image_bytes("PNG"))
-    tombstone = upload("user=bob", "file=@sample.png").json()
+    tombstone = upload("user=dave", "file=@sample.png").json()
     store = storage.ImageStore()
     row = store.get_row(tombstone["id"])
     assert row is not None
@@ -149,7 +149,7 @@ def test_an_expired_upload_whose_file_changed_while_repaired_is_left_not_deleted
     store = storage.ImageStore()
     # The client posts its file again while the repair processes it: the row is still pending when
     # the repair tries to make it ready, so the repair loses the race and is told the file changed.
-    monkeypatch.setattr(store, "replace_row", lambda old, new: False)
+    monkeypatch.setattr(store, "replace_row", lambda *_: False)
     expired = maintenance.Finding("expired-pending", image_id, f"incoming/{image_id}")
 
     done = maintenance.repair(store, expired)

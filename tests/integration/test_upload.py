@@ -37,6 +37,7 @@ def test_upload_stores_object_and_row_and_answers_201(aws: dict[str, Any]) -> No
         "width": 64,
         "height": 48,
         "status": "ready",
+        "duplicate": False,
     }
     assert isinstance(body["created_at"], int)
     assert reply.headers["Location"] == f"view/{body['id']}"

@@ -121,14 +121,25 @@ def test_a_duplicate_that_wins_the_race_to_the_bytes_leaves_nothing_of_the_loser
 ) -> None:
     first = created()["image_id"]
     before = stored(aws)
-    # The loser checked before the winner wrote: it sees no holder, then its transaction fails.
-    monkeypatch.setattr(storage.ImageStore, "content_owner", lambda self, content_id: None)
+    # The loser checked before the winner wrote: it saw no holder, then its transaction fails.
+    monkeypatch.setattr(storage.ImageStore, "content_owner", not_seen_the_first_time(storage.ImageStore.content_owner))
 
     again = post(new_image())
 
     assert (again.status, again.json()["code"]) == (409, "DUPLICATE_IMAGE")
     assert stored(aws) == before
     assert list(content_items(aws).values()) == [first]
+
+
+def not_seen_the_first_time(content_owner: Any) -> Any:
+    """ImageStore.content_owner, except that its first call finds nothing (as before a winner wrote)."""
+    calls = []
+
+    def patched(store: storage.ImageStore, content_id: str) -> str | None:
+        calls.append(content_id)
+        return None if len(calls) == 1 else content_owner(store, content_id)
+
+    return patched
 
 
 REFUSALS = [
@@ -397,13 +408,13 @@ def test_both_faces_see_the_same_images(aws: dict[str, Any]) -> None:
     assert stored(aws) == ([], [])
 
 
-def test_the_form_face_keeps_storing_repeats_while_the_json_face_refuses_them() -> None:
+def test_the_form_face_answers_the_first_image_while_the_json_face_refuses_a_repeat() -> None:
     first = upload("user=dana_1", "file=@sample.png").json()["id"]
     second = upload("user=dana_1", "file=@sample.png")
     with open("tests/data/sample.png", "rb") as sample:
         again = post(new_image(data=sample.read()))
 
-    assert second.status == 201
+    assert (second.status, second.json()["id"], second.json()["duplicate"]) == (200, first, True)
     assert (again.status, again.json()["message"]) == (
         409,
         f"this user already stored these bytes, as image {first}",

@@ -1,0 +1,102 @@
+"""Routes for managing a collection: GET and PATCH /images/{id} (an image's metadata, edited under
+If-Match), POST /images/delete (many images, a status for each).
+
+GET /images/{id} is the image's metadata without URLs, so that its ETag (a digest
+of that answer, `etag_of`) changes exactly when the image does, and not when
+presigned URLs do: it is the version PATCH's If-Match names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from app.errors import DomainError
+from app.logic import deletes, edits, images
+from app.models import BatchDeleteItem, BatchDeleteRequest, BatchDeleteResult, ImageEdit, ImageSummary
+from app.observability import logger
+from app.storage import ImageStore
+from app.web import auth, conditional, openapi, requests, retries, statuses
+from app.web.images import summary
+
+router = APIGatewayRouter()
+
+
+@router.get(
+    "/images/<image_id>",
+    summary="An image's metadata, with the ETag that PATCH takes in If-Match",
+    responses=openapi.responses(200, ImageSummary, 401, 404),
+)
+def get_image(image_id: str) -> Response[ImageSummary]:
+    row = images.get_visible(ImageStore(), image_id, auth.caller(router))
+    return _metadata(row)
+
+
+@router.patch(
+    "/images/<image_id>",
+    summary="Change an image's description or tags (owner only); If-Match makes it conditional",
+    responses=openapi.responses(200, ImageSummary, 400, 401, 403, 404, 409, 412, 422),
+)
+def edit_image(image_id: str) -> Response[ImageSummary]:
+    changes = requests.json_body(router.current_event, ImageEdit).changes()
+    caller = auth.caller(router)
+    if_match = router.current_event.headers.get("if-match")
+
+    def seen(row: dict[str, Any]) -> bool:  # the version the client read is the image now
+        return conditional.matches_strongly(str(if_match), etag_of(row))
+
+    def answer(_: str | None) -> Response[ImageSummary]:
+        row = edits.edit_image(ImageStore(), image_id, changes, caller, None if if_match is None else seen)
+        return _metadata(row)
+
+    return retries.once(router, caller, {"id": image_id, "changes": changes, "if_match": if_match}, answer)
+
+
+@router.post(
+    "/images/delete",
+    summary="Delete up to 100 images at once: each as DELETE /delete/{id} would, a status for each",
+    responses=openapi.responses(200, BatchDeleteResult, 400, 401, 409, 422),
+)
+def delete_images() -> Response[BatchDeleteResult]:
+    ids = requests.json_body(router.current_event, BatchDeleteRequest).ids
+    caller = auth.caller(router)
+
+    def answer(_: str | None) -> Response[BatchDeleteResult]:
+        outcomes = deletes.delete_images(ImageStore(), ids, caller)
+        results = [_item(image_id, outcome) for image_id, outcome in zip(ids, outcomes, strict=True)]
+        deleted = sum(result.status == HTTPStatus.OK for result in results)
+        body = BatchDeleteResult(results=results, deleted=deleted, failed=len(results) - deleted)
+        return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
+
+    # A batch some of whose deletes failed unexpectedly is not kept: a retry with the key runs it again.
+    return retries.once(router, caller, {"ids": ids}, answer, final=_no_failure)
+
+
+def etag_of(row: dict[str, Any]) -> str:
+    """The ETag of GET /images/{id}'s answer for `row`: a digest of the metadata it shows."""
+    shown = ImageSummary.model_validate(summary(row)).model_dump_json()
+    return f'"{hashlib.sha256(shown.encode()).hexdigest()[:32]}"'
+
+
+def _metadata(row: dict[str, Any]) -> Response[ImageSummary]:
+    body = ImageSummary.model_validate(summary(row))
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, {"ETag": etag_of(row)})
+
+
+def _item(image_id: str, outcome: dict[str, Any] | Exception) -> BatchDeleteItem:
+    """One id's line of the answer: what DELETE /delete/{id} of it alone would have answered."""
+    if isinstance(outcome, DomainError):
+        status = statuses.status_for(outcome)
+        return BatchDeleteItem(id=image_id, status=status, code=outcome.code, error=outcome.message)
+    if isinstance(outcome, Exception):  # its image is as a failed single delete leaves it: a retry finishes
+        logger.error("a delete of the batch failed", extra={"image_id": image_id}, exc_info=outcome)
+        return BatchDeleteItem(id=image_id, status=500, code="INTERNAL_ERROR", error=statuses.INTERNAL)
+    return BatchDeleteItem(id=image_id, status=HTTPStatus.OK, code="DELETED")
+
+
+def _no_failure(response: Response[Any]) -> bool:
+    return isinstance(response.body, BatchDeleteResult) and all(item.status < 500 for item in response.body.results)
