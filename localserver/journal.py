@@ -117,8 +117,10 @@ def _changes_state(method: str, target: str) -> bool:
     return target.rpartition(".")[2] not in _READS
 
 
-def moto_server(host: str, port: int, serial_writes: bool) -> Any:
-    """moto's ThreadedMotoServer, its application wrapped in SerialWrites when journaling."""
+def moto_server(host: str, port: int) -> Any:
+    """moto's ThreadedMotoServer, its application wrapped in SerialWrites: the journal needs writes in
+    order, and moto's backends are not thread-safe (two DynamoDB transactions at once can fail inside
+    moto, as a batch delete's parallel deletes showed)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
@@ -129,7 +131,7 @@ def moto_server(host: str, port: int, serial_writes: bool) -> Any:
             self._server = make_server(
                 self._ip_address,
                 self._port,
-                SerialWrites(app) if serial_writes else app,
+                SerialWrites(app),
                 True,
                 request_handler=MotoRequestHandler,
             )

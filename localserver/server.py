@@ -55,7 +55,7 @@ def start_embedded_aws(host: str, port: int, data_dir: Path | None = None) -> tu
     for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
         os.environ.setdefault(name, value)
     os.environ.setdefault("AWS_REGION", "us-east-1")
-    server = journal.moto_server(host, port, serial_writes=data_dir is not None)
+    server = journal.moto_server(host, port)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
     endpoint = f"http://{bound_host}:{bound_port}"

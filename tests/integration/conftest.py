@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -9,9 +10,22 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from app import storage
 from deploy.resources import provision
+
+
+def _one_at_a_time(call: Any) -> Any:
+    """moto's in-process backend, one request at a time: it is not thread-safe (two transactions at once
+    fail inside it), and the function makes calls in parallel (a batch delete: several transactions)."""
+    lock = threading.RLock()
+
+    def serialised(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with lock:
+            return call(stubber, event_name, request, **kwargs)
+
+    return serialised
 
 
 @contextmanager
@@ -27,6 +41,7 @@ def moto_backend(shards: int | None = None) -> Iterator[dict[str, Any]]:
         patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         patch.setenv("AWS_REGION", "us-east-1")
         patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+        patch.setattr(BotocoreStubber, "__call__", _one_at_a_time(BotocoreStubber.__call__))
         storage.reset_clients()
         try:
             with mock_aws():

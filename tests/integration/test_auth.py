@@ -187,6 +187,37 @@ def test_only_the_owner_or_an_admin_deletes(aws: dict[str, Any]) -> None:
     assert stored(aws) == ([], [])
 
 
+def test_only_the_owner_or_an_admin_edits(aws: dict[str, Any]) -> None:
+    image_id = alices_image()["image_id"]
+    headers = {"Content-Type": "application/json"}
+
+    def edit(user: str, description: str, admin: bool = False) -> Reply:
+        body = json.dumps({"description": description}).encode()
+        return call("PATCH", f"/images/{image_id}", headers={**headers, **bearer(user, admin)}, body=body)
+
+    by_bob = edit("bob", "bob's")
+    assert (by_bob.status, by_bob.json()["code"]) == (403, "NOT_OWNER")
+    assert edit("alice", "alice's").status == 200
+    assert edit("root", "root's", admin=True).status == 200
+    assert call("GET", f"/images/{image_id}", headers=bearer("bob")).json()["description"] == "root's"
+    assert call("PATCH", f"/images/{image_id}", headers=headers, body=b'{"tags": []}').status == 401
+
+
+def test_a_batch_deletes_only_what_its_caller_may(aws: dict[str, Any]) -> None:
+    alices = alices_image()["image_id"]
+    body = {"image_name": "b.png", "file": base64.b64encode((DATA / "sample.jpg").read_bytes()).decode()}
+    headers = {"Content-Type": "application/json", **bearer("bob")}
+    bobs = call("POST", "/v1/images", headers=headers, body=json.dumps(body).encode()).json()["image_id"]
+
+    reply = call("POST", "/images/delete", headers=headers, body=json.dumps({"ids": [alices, bobs]}).encode())
+
+    assert [(item["status"], item["code"]) for item in reply.json()["results"]] == [
+        (403, "NOT_OWNER"),
+        (200, "DELETED"),
+    ]
+    assert [row["id"] for row in stored(aws)[1]] == [alices]
+
+
 def test_the_owner_deletes_their_own() -> None:
     image_id = alices_image()["image_id"]
 
