@@ -173,8 +173,15 @@ cli iam put-role-policy --role-name "$ROLE_NAME" --policy-name "$POLICY_NAME" \
 FUNCTION_ENV="$(resources function-env "${PUBLIC_S3_ENDPOINT:-$ENDPOINT}")"
 step "Function $FUNCTION_NAME"
 if query lambda get-function --function-name "$FUNCTION_NAME" >/dev/null; then
-  cli lambda update-function-code --function-name "$FUNCTION_NAME" --zip-file "fileb://$ZIP" --architectures "$ARCH"
-  cli lambda wait function-updated-v2 --function-name "$FUNCTION_NAME"
+  # The zip is reproducible: the same digest and architecture mean this code is live already.
+  DEPLOYED="$(query lambda get-function-configuration --function-name "$FUNCTION_NAME" \
+    --query '[CodeSha256, Architectures[0]]' | tr '\t' ' ')"
+  if [ "$DEPLOYED" = "$(resources code-sha256 "$ZIP") $ARCH" ]; then
+    echo "    its code is unchanged: not uploaded again"
+  else
+    cli lambda update-function-code --function-name "$FUNCTION_NAME" --zip-file "fileb://$ZIP" --architectures "$ARCH"
+    cli lambda wait function-updated-v2 --function-name "$FUNCTION_NAME"
+  fi
   cli lambda update-function-configuration --function-name "$FUNCTION_NAME" --runtime "$RUNTIME" \
     --handler app.handler.lambda_handler --role "$ROLE_ARN" --timeout "$FUNCTION_TIMEOUT" --memory-size "$FUNCTION_MEMORY_MB" \
     --environment "$FUNCTION_ENV"

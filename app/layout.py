@@ -31,7 +31,8 @@ OBJECT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 # --- tables ----------------------------------------------------------------------------
 # Image rows, keyed by id.  Every row carries `status` and a `sort_key`
 # ("<created_ms, 13 digits>#<id>"): a string that orders by creation time and
-# is unique, so pages never tie and cursors name one exact position.
+# is unique, so pages never tie and cursors name one exact position. An edited row carries
+# `revision` (1, 2, ...: every PATCH counts it up; every change of a row is conditional on it).
 # Image ids are UUIDs (uuid4, lower case): keys, sort keys and cursors all contain one.
 ID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ID_RE = re.compile(rf"^{ID_PATTERN}$")

@@ -231,7 +231,11 @@ class BatchDeleteRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=MAX_BATCH_DELETE)]
+    ids: Annotated[
+        list[Annotated[str, Field(max_length=64)]],
+        Field(min_length=1, max_length=MAX_BATCH_DELETE, description="Image ids; a repeated id counts once"),
+        AfterValidator(lambda ids: list(dict.fromkeys(ids))),
+    ]
 
 
 class BatchDeleteItem(BaseModel):

@@ -22,10 +22,13 @@ deploy.sh, the local server and the Lambda reading the same source.
     public-paths             paths that need no API key, one per line
     usage BASE_URL INSPECT [KEY_SOURCE]
                              the curl and inspection commands printed after a deploy
+    code-sha256 ZIP          the zip's digest as Lambda states a function's CodeSha256
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shlex
@@ -279,6 +282,13 @@ Look inside (make inspect does both, against whichever store is running):
 """
 
 
+def code_sha256(zip_path: str) -> str:
+    """Base64 of the zip's SHA-256, as GetFunction's CodeSha256: the zip is reproducible (deploy/package.py),
+    so an unchanged digest means the function already runs this code and need not be sent again."""
+    with open(zip_path, "rb") as archive:
+        return base64.b64encode(hashlib.sha256(archive.read()).digest()).decode()
+
+
 def main(argv: list[str]) -> int:
     command, args = (argv[0], argv[1:]) if argv else ("", [])
     if command == "env":
@@ -310,6 +320,8 @@ def main(argv: list[str]) -> int:
         print("\n".join(BINARY_MEDIA_TYPES))
     elif command == "usage" and len(args) in (2, 3):
         print(usage(*args), end="")
+    elif command == "code-sha256" and len(args) == 1:
+        print(code_sha256(args[0]))
     else:
         print(__doc__, file=sys.stderr)
         return 2

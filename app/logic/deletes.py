@@ -60,13 +60,10 @@ def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> d
 
 
 def delete_images(store: ImageStore, image_ids: list[str], caller: Caller = ANYONE) -> list[dict[str, Any] | Exception]:
-    """Several images, each deleted as delete_image deletes one (its claim, its order of writes, its
-    clean-up), several at once: per id, in order, its old row or what refused or failed it. One
-    failing never stops the others, and leaves its image as a failed single delete would."""
-    unique = list(dict.fromkeys(image_ids))
-    results = operations_at_once([partial(delete_image, store, image_id, caller) for image_id in unique])
-    by_id = dict(zip(unique, results, strict=True))
-    return [by_id[image_id] for image_id in image_ids]
+    """Several images (distinct ids), each deleted as delete_image deletes one (its claim, its order of
+    writes, its clean-up), several at once: per id, in order, its old row or what refused or failed it.
+    One failing never stops the others, and leaves its image as a failed single delete would."""
+    return operations_at_once([partial(delete_image, store, image_id, caller) for image_id in image_ids])
 
 
 def _every_object(store: ImageStore, row: dict[str, Any]) -> list[str]:

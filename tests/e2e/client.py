@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -108,6 +110,20 @@ class Target:
             aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
             aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
         )
+
+
+@contextmanager
+def environments(target: Target) -> Iterator[list[Target]]:
+    """Targets that reach the same storage through different execution environments: on the local
+    server (one invocation at a time, as a Lambda environment) a second server on the same storage;
+    LocalStack and AWS start as many environments as concurrent requests need."""
+    from localserver.launcher import local_server
+
+    if not target.base_url.startswith("http://127.0.0.1:"):
+        yield [target]
+        return
+    with local_server(api_key=target.api_key, storage=target.aws_endpoint) as second:
+        yield [target, Target(second.base_url, target.aws_endpoint, target.api_key, s3_notifies=False)]
 
 
 def readme_block(heading: str) -> str:

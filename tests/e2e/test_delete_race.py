@@ -9,29 +9,16 @@ requests are served by as many execution environments as it starts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import pytest
 
-from localserver.launcher import local_server
-from tests.e2e.client import Target
+from tests.e2e.client import Target, environments
 from tests.images import image_bytes
 
 pytestmark = pytest.mark.e2e
 RACERS = 6
 ROUNDS = 8
-
-
-@contextmanager
-def environments(target: Target) -> Iterator[list[Target]]:
-    """Targets that reach the same storage through different execution environments."""
-    if not target.base_url.startswith("http://127.0.0.1:"):
-        yield [target]
-        return
-    with local_server(api_key=target.api_key, storage=target.aws_endpoint) as second:
-        yield [target, Target(second.base_url, target.aws_endpoint, target.api_key, s3_notifies=False)]
 
 
 def race(targets: list[Target], image_id: str) -> list[tuple[int, str | None]]:

@@ -411,3 +411,15 @@ def test_allow_duplicates_stores_a_repeat_as_a_second_image_by_either_path(aws: 
     assert len(stored(aws)[1]) == 3
     assert list(content_items(aws).values()) == [first["id"]]  # the first keeps the bytes
     assert findings() == []
+
+
+def test_a_repeated_id_in_a_batch_counts_once(aws: dict[str, Any]) -> None:
+    (only,) = images(1)
+
+    reply = delete_many([only, only])
+
+    assert reply.json() == {
+        "results": [{"id": only, "status": 200, "code": "DELETED", "error": None}],
+        "deleted": 1,
+        "failed": 0,
+    }
