@@ -30,6 +30,18 @@ def image_bytes(
     return buffer.getvalue()
 
 
+def unique_png(size: tuple[int, int] = (40, 30)) -> bytes:
+    """A PNG no other call returns (48 random bits in its first two pixels): a new image for any user,
+    never a repeat of bytes they stored (which the service answers with the image they have)."""
+    picture = Image.new("RGB", size, (200, 40, 90))
+    noise = os.urandom(6)
+    picture.putpixel((0, 0), tuple(noise[:3]))
+    picture.putpixel((1 % size[0], 0 if size[0] > 1 else 1 % size[1]), tuple(noise[3:]))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def png_of_size(total: int) -> bytes:
     """A valid PNG of exactly `total` bytes: pixels, then random bytes after IEND, which decoders ignore.
     What is stored of it is the PNG alone (metadata stripping drops what follows IEND): `stored(...)`."""

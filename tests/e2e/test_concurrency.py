@@ -16,12 +16,11 @@ from datetime import datetime
 import pytest
 
 from tests.e2e.client import Target, next_link
-from tests.images import image_bytes
+from tests.images import unique_png
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CLIENTS = int(os.environ.get("CONCURRENCY_CLIENTS", "20"))
 OPERATIONS = int(os.environ.get("CONCURRENCY_OPERATIONS", "50"))
-PNG = image_bytes("PNG", (40, 30))
 
 
 class Client:
@@ -38,21 +37,22 @@ class Client:
         return status == expected
 
     def upload(self) -> None:
-        files = {"file": ("c.png", PNG, "image/png")}
+        files = {"file": ("c.png", unique_png(), "image/png")}  # distinct bytes: a new image each time
         data = {"user": self.user, "tags": "concurrency"}
         response = self.target.request("POST", "/upload", files=files, data=data)
         if self.check("upload", response.status_code, 201):
             self.live.add(response.json()["id"])
 
     def direct_upload(self) -> None:
-        request = {"user": self.user, "filename": "d.png", "content_type": "image/png", "size": len(PNG)}
+        png = unique_png()
+        request = {"user": self.user, "filename": "d.png", "content_type": "image/png", "size": len(png)}
         started = self.target.start_direct_upload(**request)
         if not self.check("start", started.status_code, 201):
             return
         image_id = started.json()["id"]
         upload = started.json()["upload"]
         posted = self.target.request(
-            "POST", upload["url"], with_key=False, data=upload["fields"], files={"file": ("d.png", PNG)}
+            "POST", upload["url"], with_key=False, data=upload["fields"], files={"file": ("d.png", png)}
         )
         if self.check("post to S3", posted.status_code, 204):
             # Where S3 notifies the function, complete races it; either way the answer is the ready image.

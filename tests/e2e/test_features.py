@@ -20,7 +20,7 @@ def tagged(target: Target) -> Iterator[list[dict[str, object]]]:
     fields = [
         ("user=e2e-filter-a", "tags=e2e-sunset,beach", f"file=@{DATA / 'sample.png'};filename=Été Sunset.png"),
         ("user=e2e-filter-b", "tags=e2e-sunset", f"file=@{DATA / 'sample.jpg'};filename=sunrise.jpg"),
-        ("user=e2e-filter-a", "tags=forest", f"file=@{DATA / 'sample.png'};filename=trees.png"),
+        ("user=e2e-filter-a", "tags=forest", f"file=@{DATA / 'sample.jpg'};filename=trees.jpg"),
     ]
     created = [target.upload(*f).json() for f in fields]
     yield created

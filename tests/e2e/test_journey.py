@@ -55,7 +55,8 @@ def test_upload_list_view_download_delete(target: Target) -> None:
 
 
 def test_paging_follows_relative_link_headers(target: Target) -> None:
-    ids = [target.upload("user=e2e-paging", f"file=@{SAMPLE}").json()["id"] for _ in range(5)]
+    # Five users: the same file is a new image for each (a user's repeat would be their first image).
+    ids = [target.upload(f"user=e2e-paging-{n}", f"file=@{SAMPLE}").json()["id"] for n in range(5)]
     try:
         seen: list[str] = []
         url: str | None = f"{target.base_url}/list?limit=2"
