@@ -29,15 +29,20 @@ $(VENV)/.installed: requirements-dev.lock
 
 venv: $(VENV)/.installed ## Create .venv with everything tests and tools need
 
+# Unit and integration tests on every core (pytest-xdist), but the bomb catalogue alone after them:
+# it measures each case's peak memory, which another worker beside it disturbs.
+BOMBS := tests/integration/test_bombs.py
 test: $(VENV)/.installed ## Run every test that needs nothing running: unit, integration, e2e on the local server
-	$(BIN)/python -m pytest tests/unit tests/integration
+	$(BIN)/python -m pytest -n auto tests/unit tests/integration --ignore=$(BOMBS)
+	$(BIN)/python -m pytest $(BOMBS)
 	E2E_TARGET=local E2E_REQUIRED=1 $(BIN)/python -m pytest tests/e2e
 
 unit: $(VENV)/.installed ## Unit tests only
 	$(BIN)/python -m pytest tests/unit
 
 integration: $(VENV)/.installed ## Integration tests only (lambda_handler on moto)
-	$(BIN)/python -m pytest tests/integration
+	$(BIN)/python -m pytest -n auto tests/integration --ignore=$(BOMBS)
+	$(BIN)/python -m pytest $(BOMBS)
 
 e2e: $(VENV)/.installed ## End-to-end tests against the API deployed on LocalStack (or BASE_URL; E2E_TESTS= a subset)
 	$(BIN)/python -m pytest $(E2E_TESTS) $(PYTEST_ARGS)
