@@ -268,7 +268,7 @@ def usage(base_url: str, inspect: str, key_source: str = "") -> str:
   BASE={base_url}
 {key}  curl -s{h} -F user=alice -F description="first image" -F tags=demo -F file=@tests/data/sample.png $BASE/upload
   curl -s{h} "$BASE/list?limit=10"
-  ID=$(curl -s{h} $BASE/list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+  ID=$(curl -s{h} -F user=alice -F file=@tests/data/sample.png $BASE/upload | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')   # the same bytes: the same image
   curl -s{h} $BASE/view/$ID
   curl -s{h} -L -o variant.webp "$BASE/images/$ID/variant?w=256&format=webp"   # a size and format (README)
   curl -s{h} -X DELETE $BASE/delete/$ID
