@@ -264,11 +264,12 @@ def usage(base_url: str, inspect: str, key_source: str = "") -> str:
     if settings.auth == "jwt":  # signed-in users: a dev issuer's token for alice (README: Sign-in)
         key += "  TOKEN=$(make -s token USER=alice)\n"
         h += ' -H "Authorization: Bearer $TOKEN"'
+    id_of = """python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'"""
     return f"""Try it (from the repository's folder; any {ACCEPTED_NAMES} works as the file):
   BASE={base_url}
 {key}  curl -s{h} -F user=alice -F description="first image" -F tags=demo -F file=@tests/data/sample.png $BASE/upload
   curl -s{h} "$BASE/list?limit=10"
-  ID=$(curl -s{h} -F user=alice -F file=@tests/data/sample.png $BASE/upload | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')   # the same bytes: the same image
+  ID=$(curl -s{h} -F user=alice -F file=@tests/data/sample.png $BASE/upload | {id_of})   # the same bytes: her image
   curl -s{h} $BASE/view/$ID
   curl -s{h} -L -o variant.webp "$BASE/images/$ID/variant?w=256&format=webp"   # a size and format (README)
   curl -s{h} -X DELETE $BASE/delete/$ID
