@@ -45,12 +45,12 @@ from app.logic.access import ANYONE, Caller
 from app.logic.files import ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from app.logic.images import get_visible, new_row, with_image, with_status
 from app.logic.uploads import (
-    content_holder,
     count_upload,
     decode,
     delete_objects_quietly,
     delete_quietly,
     hold_bytes,
+    repeated,
     stored_bytes,
 )
 from app.observability import logger
@@ -138,23 +138,18 @@ def process_upload(store: ImageStore, image_id: str, caller: Caller = ANYONE) ->
 def _make_ready(store: ImageStore, row: dict[str, Any], data: bytes, decoded: Decoded) -> dict[str, Any]:
     digest = hashlib.sha256(data).digest()
     content = layout.content_id(row["user"], digest.hex())
-    repeats_stored = get_settings().allow_duplicates
-    if not repeats_stored:  # a repeat of the user's bytes is not stored: found before writing anything
-        holder, _ = content_holder(store, content)
-        if holder is not None and holder["id"] != row["id"]:
-            return _reject_duplicate(store, row, holder["id"])
+    holder = repeated(store, content)  # a repeat of the user's bytes is not stored: found before writing
+    if holder is not None and holder["id"] != row["id"]:
+        return _reject_duplicate(store, row, holder["id"])
     ready = {**with_status(with_image(row, len(data), digest.hex(), decoded), READY), "content_id": content}
     # The very bytes that were checked are written, not a copy of whatever the incoming object
     # holds by now: the form stays valid for 15 minutes, and a client may post again meanwhile.
     store.put_object(ready["key"], data, ready["content_type"], row["id"], digest)
     store.put_object(ready["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"])
-    replaced, holder = hold_bytes(store, content, lambda stale_owner: store.replace_row(row, ready, stale_owner))
-    if holder is not None and not repeats_stored:  # the same bytes won a race meanwhile
+    replaced, holder = hold_bytes(store, ready, lambda stale_owner: store.replace_row(row, ready, stale_owner))
+    if holder is not None:  # the same bytes won a race meanwhile
         delete_objects_quietly(store, ready)
         return _reject_duplicate(store, row, holder["id"])
-    if holder is not None:  # a repeat, stored as a second image: the holder keeps the bytes
-        ready.pop("content_id")
-        replaced = store.replace_row(row, ready)
     if not replaced:  # processed or deleted meanwhile
         return _lost_race(store, row, written=ready)
     delete_quietly(store, layout.incoming_key(row["id"]))
@@ -164,8 +159,7 @@ def _make_ready(store: ImageStore, row: dict[str, Any], data: bytes, decoded: De
 
 def _reject_duplicate(store: ImageStore, row: dict[str, Any], holder: str) -> dict[str, Any]:
     """A direct upload of bytes its user has stored already (as `holder`) ends rejected, pointing at it."""
-    reason = f"the same bytes as image {holder}"
-    return _reject(store, {**row, "duplicate_of": holder}, reason, DuplicateImageError.code, row)
+    return _reject(store, row, f"the same bytes as image {holder}", DuplicateImageError.code, duplicate_of=holder)
 
 
 def original_of(store: ImageStore, row: dict[str, Any]) -> dict[str, Any] | None:
@@ -190,16 +184,11 @@ def _lost_race(store: ImageStore, row: dict[str, Any], written: dict[str, Any] |
 
 
 def _reject(
-    store: ImageStore,
-    row: dict[str, Any],
-    reason: str,
-    code: str = NotAnImageError.code,
-    seen: dict[str, Any] | None = None,
+    store: ImageStore, row: dict[str, Any], reason: str, code: str = NotAnImageError.code, **fields: str
 ) -> dict[str, Any]:
-    """`row` rejected for `reason`, if the row is still as `seen` (default: `row`) was read."""
-    seen = seen or row
-    rejected = with_status({**row, "rejection_reason": reason[:300], "rejection_code": code}, REJECTED)
-    if not store.replace_row(seen, rejected):
+    """`row` rejected for `reason` (with `fields`), if it is still as it was read."""
+    rejected = with_status({**row, **fields, "rejection_reason": reason[:300], "rejection_code": code}, REJECTED)
+    if not store.replace_row(row, rejected):
         return get_visible(store, row["id"])
     delete_quietly(store, layout.incoming_key(row["id"]))
     logger.info("direct upload rejected", extra={"image_id": row["id"], "reason": reason})

@@ -73,13 +73,11 @@ def store_upload(
         raise rejection(exc.code, str(exc)) from exc
     digest = hashlib.sha256(data).digest()
     content = layout.content_id(user, digest.hex())
-    repeats_stored = get_settings().allow_duplicates
-    if not repeats_stored:  # a repeat is refused before any decoding or writing
-        holder, _ = content_holder(store, content)
-        if holder is not None and holder["id"] == image_id:
-            return _stored_before(store, row)
-        if holder is not None:
-            raise DuplicateImageError(holder["id"], holder)
+    holder = repeated(store, content)  # a repeat is refused before any decoding or writing
+    if holder is not None and holder["id"] == image_id:
+        return _stored_before(store, row)
+    if holder is not None:
+        raise DuplicateImageError(holder["id"], holder)
     try:
         decoded = decode(data)
     except RefusedError as exc:
@@ -93,12 +91,9 @@ def store_upload(
                 lambda: store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"]),
             ]
         )
-        _, holder = hold_bytes(store, content, lambda stale_owner: store.put_new_row(row, stale_owner))
-        if holder is not None and not repeats_stored:
-            raise DuplicateImageError(holder["id"], holder)  # the same bytes won a race meanwhile: this one goes
-        if holder is not None:  # a repeat, stored as a second image: the holder keeps the bytes
-            row.pop("content_id")
-            store.put_new_row(row)
+        _, holder = hold_bytes(store, row, lambda stale_owner: store.put_new_row(row, stale_owner))
+        if holder is not None:  # the same bytes won a race meanwhile: this one goes
+            raise DuplicateImageError(holder["id"], holder)
     except RowExistsError:  # the same request, stored by an attempt that died before its answer was kept
         return _stored_before(store, row)  # its objects are the very ones just written again: left alone
     except Exception:
@@ -108,20 +103,12 @@ def store_upload(
     return row
 
 
-def store_or_find(
-    store: ImageStore,
-    user: str,
-    description: str,
-    original_name: str | None,
-    tags: list[str],
-    data: bytes,
-    image_id: str | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """As store_upload, except that a repeat of a user's bytes is answered with the image that holds
-    them: (the row, whether it was there already). What POST /upload does with a repeat."""
+def or_existing(upload: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """`upload()` (a store_upload), except that a repeat of a user's bytes is answered with the image
+    that holds them: (the row, whether it was there already). What POST /upload does with a repeat."""
     for _ in range(3):
         try:
-            return store_upload(store, user, description, original_name, tags, data, image_id), False
+            return upload(), False
         except DuplicateImageError as exc:
             if exc.row is not None and exc.row["status"] == READY:
                 return exc.row, True
@@ -139,7 +126,7 @@ def _stored_before(store: ImageStore, row: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def content_holder(store: ImageStore, content: str) -> tuple[dict[str, Any] | None, str | None]:
+def _content_holder(store: ImageStore, content: str) -> tuple[dict[str, Any] | None, str | None]:
     """(the row of the live image holding these bytes, or None; the id of the image that held them
     but is gone or going, or None)."""
     owner = store.content_owner(content)
@@ -151,21 +138,32 @@ def content_holder(store: ImageStore, content: str) -> tuple[dict[str, Any] | No
     return held_by, None
 
 
+def repeated(store: ImageStore, content: str) -> dict[str, Any] | None:
+    """The live image that holds these bytes, where a repeat is not stored (ALLOW_DUPLICATES is not
+    set), else None: the read that finds a repeat before anything is decoded or written."""
+    return None if get_settings().allow_duplicates else _content_holder(store, content)[0]
+
+
 def hold_bytes(
-    store: ImageStore, content: str, write: Callable[[str | None], T]
+    store: ImageStore, row: dict[str, Any], write: Callable[[str | None], T]
 ) -> tuple[T | None, dict[str, Any] | None]:
-    """Run `write(stale_owner)`, a write that claims `content` for its row: (what it returned, None),
-    or (None, the row of the live image that holds these bytes instead), nothing written. The condition on the content
-    item decides, not a read before it: a first upload costs one write, and a race has one winner.
-    `stale_owner` is an image found gone or being deleted, whose claim the write may take over."""
+    """Run `write(stale_owner)`, a write of `row` that claims its bytes (`content_id`) for its user:
+    (what it returned, None), or (None, the row of the live image that holds them instead), nothing
+    written. The condition on the content item decides, not a read before it: a first upload costs one
+    write, and a race has one winner. `stale_owner` is an image found gone or being deleted, whose claim
+    the write may take over. With ALLOW_DUPLICATES a repeat is written as a second image instead:
+    `row` loses its claim (the holder keeps the bytes) and is written without it."""
     stale_owner = None
     for _ in range(3):
         try:
             return write(stale_owner), None
         except ContentTakenError:
-            holder, stale_owner = content_holder(store, content)
-            if holder is not None:
+            holder, stale_owner = _content_holder(store, row["content_id"])
+            if holder is not None and not get_settings().allow_duplicates:
                 return None, holder
+            if holder is not None:
+                row.pop("content_id")
+                return write(None), None
     raise ConflictError("the same bytes kept changing hands while this upload was stored; retry")
 
 

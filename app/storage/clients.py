@@ -144,7 +144,11 @@ os.register_at_fork(after_in_child=_operations_pool.cache_clear)
 
 def operations_at_once(operations: list[Callable[[], T]]) -> list[T | Exception]:
     """What each operation returned or raised, MAX_OPERATIONS at a time; operations may call `outcomes`."""
-    futures = [_operations_pool().submit(operation) for operation in operations]
+    return _all_of(_operations_pool(), operations)
+
+
+def _all_of(pool: ThreadPoolExecutor, calls: list[Callable[[], T]]) -> list[T | Exception]:
+    futures = [pool.submit(call) for call in calls]
     return [future.exception() or future.result() for future in futures]  # type: ignore[misc]
 
 
@@ -155,8 +159,7 @@ def outcomes(calls: list[Callable[[], T]]) -> list[T | Exception]:
             return [calls[0]()]
         except Exception as exc:
             return [exc]
-    futures = [_pool().submit(call) for call in calls]
-    return [future.exception() or future.result() for future in futures]  # type: ignore[misc]
+    return _all_of(_pool(), calls)
 
 
 def in_parallel(calls: list[Callable[[], T]]) -> list[T]:

@@ -78,13 +78,16 @@ def delete_images() -> Response[BatchDeleteResult]:
 
 def etag_of(row: dict[str, Any]) -> str:
     """The ETag of GET /images/{id}'s answer for `row`: a digest of the metadata it shows."""
-    shown = ImageSummary.model_validate(summary(row)).model_dump_json()
-    return f'"{hashlib.sha256(shown.encode()).hexdigest()[:32]}"'
+    return _digest(ImageSummary.model_validate(summary(row)))
+
+
+def _digest(shown: ImageSummary) -> str:
+    return f'"{hashlib.sha256(shown.model_dump_json().encode()).hexdigest()[:32]}"'
 
 
 def _metadata(row: dict[str, Any]) -> Response[ImageSummary]:
     body = ImageSummary.model_validate(summary(row))
-    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, {"ETag": etag_of(row)})
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, {"ETag": _digest(body)})
 
 
 def _item(image_id: str, outcome: dict[str, Any] | Exception) -> BatchDeleteItem:

@@ -49,8 +49,10 @@ def upload() -> Response[UploadResult]:
     user = access.uploader(caller, form.user)
 
     def answer(image_id: str | None) -> Response[UploadResult]:
-        row, duplicate = uploads.store_or_find(
-            ImageStore(), user, form.description, file.filename, form.tags, file.data, image_id=image_id
+        row, duplicate = uploads.or_existing(
+            lambda: uploads.store_upload(
+                ImageStore(), user, form.description, file.filename, form.tags, file.data, image_id=image_id
+            )
         )
         body = UploadResult(bucket=settings.bucket, **row, duplicate=duplicate)
         if duplicate:  # nothing new was made: 200 and the image that has these bytes

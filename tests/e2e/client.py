@@ -133,6 +133,16 @@ def readme_block(heading: str) -> str:
     return section.split("```bash\n", 1)[1].split("```", 1)[0]
 
 
+def run_readme(target: Target, *parts: str) -> subprocess.CompletedProcess[str]:
+    """README lines (readme_block's, and any of the test's own) run by bash from the repository's folder,
+    with BASE set to the target as a user sets it; the README's lines send no API key."""
+    if target.api_key:
+        pytest.skip("the README's lines send no API key")
+    script = "\n".join([f"BASE={target.base_url}", *parts])
+    root = Path(__file__).parents[2]
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180, cwd=root)
+
+
 def next_link(response: requests.Response) -> str | None:
     """The absolute URL of Link rel="next", resolved as a browser would against the request URL."""
     link = response.headers.get("Link")

@@ -4,22 +4,19 @@ and the README's lines for each, as printed."""
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.client import Target, environments, readme_block
+from tests.e2e.client import Target, environments, readme_block, run_readme
 from tests.images import image_bytes
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).parents[2]
 
 
 def user() -> str:
@@ -115,20 +112,15 @@ def complete(target: Target, image_id: str) -> requests.Response:
 
 
 def test_the_readme_edit_batch_and_duplicate_commands_work_as_printed(target: Target) -> None:
-    if target.api_key:
-        pytest.skip("the README's lines send no API key")
-    script = "\n".join(
-        [
-            f"BASE={target.base_url}",
-            readme_block("**The same bytes again: the image you have.**"),
-            readme_block("### `GET` and `PATCH /images/{id}`"),
-            'echo "ID=$ID"',
-            readme_block("### `POST /images/delete`"),
-        ]
+    lines = (
+        readme_block("**The same bytes again: the image you have.**"),
+        readme_block("### `GET` and `PATCH /images/{id}`"),
+        'echo "ID=$ID"',
+        readme_block("### `POST /images/delete`"),
     )
 
     for _ in range(2):  # as a user may: the lines clean up after themselves, so they work again
-        result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180, cwd=ROOT)
+        result = run_readme(target, *lines)
 
         assert result.returncode == 0, result.stderr
         duplicate, edited, refused, image_id, batch = result.stdout.splitlines()
