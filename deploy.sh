@@ -33,26 +33,35 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-# One mode: --api-key is --auth api-key; any other --auth turns the key off.
+case "$API_KEY" in 0|1) ;; *) echo "deploy.sh: API_KEY is 0 or 1, not '$API_KEY'" >&2; exit 2 ;; esac
+# One mode: --api-key is --auth api-key; any other --auth turns the key off (a bad one is refused below).
 case "${AUTH:-}" in
   "") AUTH=none; [ "$API_KEY" = 1 ] && AUTH=api-key ;;
   api-key) API_KEY=1 ;;
-  none|jwt) API_KEY=0 ;;
-  *) echo "deploy.sh: --auth is none, api-key or jwt, not $AUTH" >&2; exit 2 ;;
+  *) API_KEY=0 ;;
 esac
-case "${VISIBILITY:-shared}" in shared|private) ;; *) echo "deploy.sh: --visibility is shared or private" >&2; exit 2 ;; esac
 export AUTH
 
 export DISABLE_DEPRECATION_NOTICE=1 AWS_PAGER=""
 AWS_CLI="${AWS_CLI:-awslocal}"
 PYTHON="${PYTHON:-python3}"
+# LocalStack or AWS? Only the URLs printed at the end and where presigned
+# URLs point differ; nothing below assumes an account id or a region.
+ENDPOINT=""
+case "$AWS_CLI" in
+  awslocal*) ENDPOINT="${LOCALSTACK_ENDPOINT:-http://localhost:4566}" ;;
+  *--endpoint-url=*) ENDPOINT="${AWS_CLI##*--endpoint-url=}"; ENDPOINT="${ENDPOINT%% *}" ;;
+esac
+# The settings are read as the function will read them: AWS_ENDPOINT_URL says where it runs.
+resources() { AWS_ENDPOINT_URL="${ENDPOINT:-${AWS_ENDPOINT_URL:-}}" "$PYTHON" -m deploy.resources "$@"; }
+# Every setting checked before anything is changed (app/settings.py's table; the function would
+# refuse to serve with a bad one anyway).
+resources check || exit 2
 if [ "$AUTH" = jwt ] && ! "$PYTHON" -c "import jwt, cryptography" 2>/dev/null; then
   # The dev issuer signs with PyJWT and cryptography, which make installs into .venv.
   [ -x .venv/bin/python ] || { echo "deploy.sh: --auth jwt needs make venv first (PyJWT, cryptography)" >&2; exit 2; }
   PYTHON=.venv/bin/python
 fi
-API_RATE_LIMIT="${API_RATE_LIMIT:-20}"
-API_BURST_LIMIT="${API_BURST_LIMIT:-40}"
 KEY_REQUIRED=false; [ "$API_KEY" = 1 ] && KEY_REQUIRED=true
 BUILD=build
 
@@ -60,14 +69,6 @@ case "${LAMBDA_ARCH:-$(uname -m)}" in
   arm64|aarch64) ARCH=arm64 ;;
   x86_64|amd64) ARCH=x86_64 ;;
   *) echo "deploy.sh: unsupported LAMBDA_ARCH ${LAMBDA_ARCH:-$(uname -m)} (x86_64 or arm64)" >&2; exit 2 ;;
-esac
-
-# LocalStack or AWS? Only the URLs printed at the end and where presigned
-# URLs point differ; nothing below assumes an account id or a region.
-ENDPOINT=""
-case "$AWS_CLI" in
-  awslocal*) ENDPOINT="${LOCALSTACK_ENDPOINT:-http://localhost:4566}" ;;
-  *--endpoint-url=*) ENDPOINT="${AWS_CLI##*--endpoint-url=}"; ENDPOINT="${ENDPOINT%% *}" ;;
 esac
 
 step() { printf '==> %s\n' "$*"; }
@@ -87,12 +88,12 @@ cli() {
 }
 # query ARGS...: run the AWS CLI and print its (text) output; silent failure means "absent".
 query() { $AWS_CLI "$@" --output text 2>/dev/null; }
-resources() { "$PYTHON" -m deploy.resources "$@"; }
 
 # `make` installs awslocal into .venv: a plain `bash deploy.sh` (no activated venv) finds it there too.
 if ! command -v "${AWS_CLI%% *}" >/dev/null && [ -x ".venv/bin/${AWS_CLI%% *}" ]; then PATH="$PWD/.venv/bin:$PATH"; fi
 command -v "${AWS_CLI%% *}" >/dev/null || die "${AWS_CLI%% *} not found: pip install awscli-local awscli (or set AWS_CLI)"
-eval "$(resources env)"  # FUNCTION_NAME, API_NAME, STAGE, IMAGES_BUCKET, ...: the names app/settings.py gives
+names="$(resources env)" || exit 2
+eval "$names"  # FUNCTION_NAME, API_NAME, STAGE, IMAGES_BUCKET, ...: the names app/settings.py gives
 
 step "Checking credentials and region"
 ACCOUNT="$(query sts get-caller-identity --query Account)" || die "no credentials, or nothing answers at ${ENDPOINT:-AWS} (is LocalStack running? make localstack)"

@@ -2,9 +2,10 @@
 
 deploy.sh calls `python3 -m deploy.resources <command>` for anything that is
 data rather than a CLI call: the names and limits from app.settings, the
-table definition from app.schema, the IAM policies, and the zip. That keeps
+table definition from app.layout, the IAM policies, and the zip. That keeps
 deploy.sh, the local server and the Lambda reading the same source.
 
+    check                    exit 2, naming it, when any setting in the environment is bad (app/settings.py)
     env                      shell assignments of the names and settings deploy.sh needs
     table-specs              every table as "<name> <CreateTable JSON>", one per line
     time-to-live             UpdateTimeToLive JSON: idempotency records expire on their own
@@ -30,14 +31,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shlex
 import sys
 from typing import Any
 
 from app import layout
 from app.errors import ACCEPTED_NAMES
-from app.settings import BINARY_MEDIA_TYPES, DEV_ISSUER, PUBLIC_PATHS, SERVICE, get_settings
+from app.setting_rules import ConfigError
+from app.settings import BINARY_MEDIA_TYPES, DEV_ISSUER, PUBLIC_PATHS, SERVICE, SETTINGS, get_settings
 from deploy.package import RUNTIME
 
 # Request bodies of these types reach the Lambda base64-encoded, byte for byte
@@ -45,33 +46,11 @@ from deploy.package import RUNTIME
 
 
 def service_env() -> dict[str, str]:
-    """The names and limits the Lambda reads, as environment variables (see app/settings.py)."""
+    """The names and limits the Lambda reads, as environment variables: every setting the table in
+    app/settings.py says deploy.sh passes, with this machine's value (the default where unset)."""
     settings = get_settings()
-    return {
-        "IMAGES_BUCKET": settings.bucket,
-        "IMAGES_TABLE": settings.table,
-        "TAGS_TABLE": settings.tags_table,
-        "IDEMPOTENCY_TABLE": settings.idempotency_table,
-        "IDEMPOTENCY_EXPIRES_IN": str(settings.idempotency_expires_in),
-        "MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
-        "URL_EXPIRES_IN": str(settings.url_expires_in),
-        "URL_WINDOW": str(settings.url_window),
-        "STRIP_METADATA": str(settings.strip_metadata).lower(),
-        "ALLOW_DUPLICATES": str(settings.allow_duplicates).lower(),
-        "VARIANT_SIZES": ",".join(map(str, settings.variant_sizes)),
-        "MAX_DIRECT_UPLOAD_BYTES": str(settings.max_direct_upload_bytes),
-        "DIRECT_UPLOAD_EXPIRES_IN": str(settings.direct_upload_expires_in),
-        "FUNCTION_TIMEOUT": str(settings.function_timeout),
-        "FUNCTION_MEMORY_MB": str(settings.memory_mb),
-        "DECODE_BUDGET_MB": str(settings.decode_budget_mb),  # 0: 3/8 of the function's memory
-        "MAX_INLINE_BYTES": str(settings.max_inline_bytes),
-        "MAX_LISTING_WINDOW": str(settings.max_listing_window),
-        "LISTING_SHARDS": str(settings.listing_shards),
-        "AUTH": settings.auth,
-        "VISIBILITY": settings.visibility,
-        **({"API_CORS_ORIGINS": settings.api_cors_origins} if settings.api_cors_origins else {}),
-        **auth_env(),
-    }
+    passed = {setting.name: setting.text(settings) for setting in SETTINGS if setting.passed and setting.function}
+    return {**{name: value for name, value in passed.items() if value}, **auth_env()}
 
 
 def auth_env() -> dict[str, str]:
@@ -101,6 +80,8 @@ def names() -> dict[str, str]:
         "STACK_NAME": settings.stack_name,
         "USAGE_PLAN_NAME": settings.usage_plan_name,
         "API_KEY_NAME": settings.api_key_name,
+        "API_RATE_LIMIT": str(settings.api_rate_limit),
+        "API_BURST_LIMIT": str(settings.api_burst_limit),
         "INCOMING_PREFIX": layout.INCOMING_PREFIX,
         "RUNTIME": RUNTIME,
     }
@@ -158,11 +139,10 @@ def retired_indexes(description: dict[str, Any]) -> list[dict[str, Any]]:
 
 def bucket_cors() -> dict[str, Any]:
     """Browsers POST direct uploads to the bucket and read images and thumbnails from it."""
-    origins = [origin.strip() for origin in os.environ.get("CORS_ORIGINS", "*").split(",") if origin.strip()]
     return {
         "CORSRules": [
             {
-                "AllowedOrigins": origins,
+                "AllowedOrigins": list(get_settings().bucket_cors_origins),
                 "AllowedMethods": ["GET", "HEAD", "POST"],
                 "AllowedHeaders": ["*"],
                 "ExposeHeaders": ["ETag", "Location"],
@@ -291,8 +271,18 @@ def code_sha256(zip_path: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return _run(argv)
+    except ConfigError as exc:  # a bad setting: refused before deploy.sh changes anything
+        print(f"deploy.sh: {exc}; nothing was changed", file=sys.stderr)
+        return 2
+
+
+def _run(argv: list[str]) -> int:
     command, args = (argv[0], argv[1:]) if argv else ("", [])
-    if command == "env":
+    if command == "check":
+        get_settings()
+    elif command == "env":
         print(shell_env(), end="")
     elif command == "table-specs":
         for spec in table_specs():

@@ -15,7 +15,7 @@ ACTION="${1:-}"; shift || true
 export DISABLE_DEPRECATION_NOTICE=1 AWS_PAGER=""
 AWS_CLI="${AWS_CLI:-awslocal}"
 PYTHON="${PYTHON:-python3}"
-STACK="${STACK:-$("$PYTHON" -c 'from app.settings import get_settings; print(get_settings().stack_name)')}"
+STACK="${STACK:-$("$PYTHON" -c 'from app.settings import Settings; print(Settings().stack_name)')}"
 ENDPOINT=""
 case "$AWS_CLI" in
   awslocal*) ENDPOINT="${LOCALSTACK_ENDPOINT:-http://localhost:4566}" ;;
@@ -56,7 +56,18 @@ which LocalStack's CloudFormation cannot do in place. Delete the stack first (ma
 it deletes the stack's images too), then deploy again. On AWS the update works as it is."
 }
 
+# check_parameters NAME=VALUE...: every value by the rule of its setting (app/settings.py) or its declared
+# constraints, and the rules between settings, over the stack's current parameters; exit 2 before any change.
+check_parameters() {
+  local current
+  current="$($AWS_CLI cloudformation describe-stacks --stack-name "$STACK" --output text \
+    --query 'Stacks[0].Parameters[].[ParameterKey, ParameterValue]' 2>/dev/null | awk -F'\t' '{printf "%s=%s ", $1, $2}')" \
+    || current=""
+  "$PYTHON" -m deploy.configuration check-parameters "$current" "$@" || exit 2
+}
+
 deploy() {
+  check_parameters "$@"
   refuse_api_change_on_localstack "$@"
   echo "==> Building the Lambda zip ($ARCH)"
   quiet "$PYTHON" -m deploy.package "$ARCH"

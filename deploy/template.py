@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from app import layout
-from app.settings import AUTH_MODES, BINARY_MEDIA_TYPES, PUBLIC_PATHS, SERVICE, VISIBILITIES, get_settings
-from deploy import resources
+from app.settings import BINARY_MEDIA_TYPES, PUBLIC_PATHS, SERVICE, SETTINGS, get_settings
+from deploy import configuration, resources
 from deploy.package import RUNTIME
 
 BUCKET_NAME = "${AWS::StackName}-images-${AWS::AccountId}-${AWS::Region}"
@@ -29,6 +29,8 @@ BUCKET_NAME = "${AWS::StackName}-images-${AWS::AccountId}-${AWS::Region}"
 FUNCTION_NAME = "${AWS::StackName}-function"
 LOG_GROUP = {"Fn::Sub": f"/aws/lambda/{FUNCTION_NAME}"}
 TABLES = ("ImagesTable", "TagsTable", "IdempotencyTable")  # logical names, in layout.table_specs' order
+# _auth_variables hands the function these, with the issuer and the sign-in page.
+AUTH_SET = ("AUTH", "VISIBILITY", "API_CORS_ORIGINS")
 
 
 def ref(name: str) -> dict[str, Any]:
@@ -50,80 +52,23 @@ def arn(resource: str) -> dict[str, Any]:
 
 
 def parameters() -> dict[str, Any]:
-    """Names come from the stack; limits default to app/settings.py's."""
-    settings = get_settings()
+    """The settings' parameters (types, constraints and defaults from app/settings.py's table: CloudFormation
+    refuses what the function would), and the template's own."""
+    from_settings = {setting.parameter: configuration.parameter(setting) for setting in SETTINGS if setting.parameter}
 
     def number(default: int, description: str, minimum: int = 0) -> dict[str, Any]:
         return {"Type": "Number", "Default": default, "MinValue": minimum, "Description": description}
 
-    def flag(default: bool, description: str) -> dict[str, Any]:
-        return {"Type": "String", "Default": str(default).lower(), "AllowedValues": ["true", "false"],
-                "Description": description}  # fmt: skip
-
     return {
-        "Stage": {"Type": "String", "Default": settings.stage, "Description": "API Gateway stage"},
+        **from_settings,
         "Architecture": {"Type": "String", "Default": "x86_64", "AllowedValues": ["x86_64", "arm64"]},
-        "FunctionMemory": number(settings.memory_mb, "MB; decoding may hold 3/8 of it (README: Limits)", 256),
-        "FunctionTimeout": number(settings.function_timeout, "Seconds", 10),
         "ReservedConcurrency": number(0, "Executions reserved for (and capping) the function; 0: none"),
-        "MaxUploadBytes": number(settings.max_upload_bytes, "Largest file POST /upload takes", 1),
-        "MaxDirectUploadBytes": number(settings.max_direct_upload_bytes, "Largest direct upload", 1),
-        "MaxInlineBytes": number(settings.max_inline_bytes, "Largest image GET /v1/images/{id} answers itself", 1),
-        "MaxListingWindow": number(settings.max_listing_window, "Most images GET /v1/images reads at once", 1),
-        "ListingShards": {
-            **number(settings.listing_shards, "Partitions of the all-images listing (docs/capacity.md)", 1),
-            "MaxValue": layout.MAX_SHARDS,
-        },
-        "IdempotencyExpiresIn": number(
-            settings.idempotency_expires_in, "Seconds an Idempotency-Key is remembered (README: Retries)", 60
-        ),
-        "UrlExpiresIn": number(settings.url_expires_in, "Seconds presigned URLs stay valid", 1),
-        "UrlWindow": number(settings.url_window, "Seconds a presigned URL stays the same (browser caching)"),
-        "StripMetadata": flag(settings.strip_metadata, "Remove EXIF (GPS), XMP and comments from stored originals"),
-        "AllowDuplicates": flag(settings.allow_duplicates, "Store the same bytes again for the same user"),
-        "VariantSizes": {
-            "Type": "String",
-            "Default": ",".join(map(str, settings.variant_sizes)),
-            "Description": "Pixel sizes a variant's w and h may take, comma-separated",
-        },
-        "DirectUploadExpiresIn": number(
-            settings.direct_upload_expires_in, "Seconds a direct upload's form stays valid", 1
-        ),
-        "DecodeBudgetMb": number(
-            settings.decode_budget_mb, "What decoding one image may hold; 0: 3/8 of FunctionMemory"
-        ),
-        "Auth": {
-            "Type": "String",
-            "Default": settings.auth,
-            "AllowedValues": list(AUTH_MODES),
-            "Description": "Who may call: anyone, holders of the API key, or users signed in with Cognito",
-        },
-        "Visibility": {
-            "Type": "String",
-            "Default": settings.visibility,
-            "AllowedValues": list(VISIBILITIES),
-            "Description": "Auth=jwt: private shows users their own images only (admins all)",
-        },
-        "ApiCorsOrigins": {
-            "Type": "String",
-            "Default": settings.api_cors_origins,
-            "Description": "Origins whose browser scripts may call the API, comma-separated (none: empty)",
-        },
-        "ApiRateLimit": number(20, "Requests per second with an API key (usage plan)", 1),
-        "ApiBurstLimit": number(40, "Burst with an API key (usage plan)", 1),
-        "CorsOrigins": {
-            "Type": "String",
-            "Default": "*",
-            "Description": "Origins the bucket's CORS rules allow, comma-separated",
-        },
-        "Tracing": {"Type": "String", "Default": "Active", "AllowedValues": ["Active", "PassThrough"]},
         "LogRetentionDays": number(30, "Days the function's logs are kept", 1),
         "AlarmEmail": {
             "Type": "String",
             "Default": "",
             "Description": "Who is told when an alarm fires (empty: nobody)",
         },
-        "PublicS3Endpoint": {"Type": "String", "Default": "", "Description": "Where users reach S3 (LocalStack only)"},
     }
 
 
@@ -276,26 +221,9 @@ def function() -> dict[str, Any]:
         "TAGS_TABLE": ref("TagsTable"),
         "IDEMPOTENCY_TABLE": ref("IdempotencyTable"),
     }
-    limits = {
-        "MAX_UPLOAD_BYTES": ref("MaxUploadBytes"),
-        "MAX_DIRECT_UPLOAD_BYTES": ref("MaxDirectUploadBytes"),
-        "URL_EXPIRES_IN": ref("UrlExpiresIn"),
-        "URL_WINDOW": ref("UrlWindow"),
-        "STRIP_METADATA": ref("StripMetadata"),
-        "ALLOW_DUPLICATES": ref("AllowDuplicates"),
-        "VARIANT_SIZES": ref("VariantSizes"),
-        "DIRECT_UPLOAD_EXPIRES_IN": ref("DirectUploadExpiresIn"),
-        "FUNCTION_TIMEOUT": ref("FunctionTimeout"),
-        "FUNCTION_MEMORY_MB": ref("FunctionMemory"),
-        "DECODE_BUDGET_MB": ref("DecodeBudgetMb"),
-        "MAX_INLINE_BYTES": ref("MaxInlineBytes"),
-        "MAX_LISTING_WINDOW": ref("MaxListingWindow"),
-        "LISTING_SHARDS": ref("ListingShards"),
-        "IDEMPOTENCY_EXPIRES_IN": ref("IdempotencyExpiresIn"),
-    }
-    variables = {**names, **limits, "POWERTOOLS_SERVICE_NAME": SERVICE, "TRACING": ref("Tracing")}
-    variables["PUBLIC_S3_ENDPOINT"] = ref("PublicS3Endpoint")
-    variables.update(_auth_variables())
+    # Every setting the function reads that has a parameter: the parameter's value.
+    limits = {s.name: ref(s.parameter) for s in SETTINGS if s.parameter and s.function and s.name not in AUTH_SET}
+    variables = {**names, **limits, "POWERTOOLS_SERVICE_NAME": SERVICE, **_auth_variables()}
     return {
         "Function": {
             "Type": "AWS::Serverless::Function",

@@ -27,6 +27,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from app.setting_rules import ConfigError, Integer
 from deploy.resources import usage
 from localserver import journal
 from localserver.gateway import LambdaApp
@@ -81,11 +82,20 @@ def provision_storage() -> None:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m localserver", description=__doc__.split("\n\n")[0])
+
+    def port(variable: str, default: str) -> int:
+        """A port from the environment, refused as the service's own settings are: exactly a number."""
+        try:
+            return int(Integer(0, 65535).parse(os.environ.get(variable) or default))
+        except ValueError as exc:
+            parser.error(f"{variable}={os.environ[variable]!r} must {exc}")
+
+    fresh = os.environ.get("FRESH") or "0"
+    if fresh not in ("0", "1"):
+        parser.error(f"FRESH={fresh!r} must be 1 (memory only) or 0")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
-    parser.add_argument(
-        "--aws-port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "0")), help="embedded moto (0: any free)"
-    )
+    parser.add_argument("--port", type=int, default=port("PORT", "3000"))
+    parser.add_argument("--aws-port", type=int, default=port("LOCAL_AWS_PORT", "0"), help="embedded moto (0: any free)")
     parser.add_argument(
         "--api-key",
         default=os.environ.get("LOCAL_API_KEY") or None,
@@ -98,16 +108,30 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="where the embedded S3 and DynamoDB keep what they store across restarts",
     )
     parser.add_argument(
-        "--fresh",
-        action="store_true",
-        default=os.environ.get("FRESH") == "1",
-        help="start empty and keep everything in memory only (FRESH=1)",
+        "--fresh", action="store_true", default=fresh == "1", help="start empty and keep everything in memory only"
     )
     return parser.parse_args(argv)
 
 
+def settings_problem() -> str | None:
+    """What is wrong with the service's settings in this environment, as the function would refuse them."""
+    from app.settings import load
+
+    # The function here always has an endpoint of its own: the embedded moto, or AWS_ENDPOINT_URL's.
+    environ = {**os.environ, "AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1"}
+    try:
+        load(environ)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    problem = settings_problem()
+    if problem is not None:  # never serve in a mode nobody chose: AUTH=JWT is not jwt, and not "anyone" either
+        print(f"localserver: {problem}; not started", file=sys.stderr)
+        return 2
     # Embedded-metric lines are for CloudWatch; locally they would only flood the terminal.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # Our own access line per request (LambdaApp) replaces werkzeug's, which moto's server would echo too.
@@ -122,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    stop = threading.Event()
-    _on_stop_signals(lambda *_: stop.set())  # explicit: a shell that starts us in the background ignores SIGINT
+    stop = _stop_signals()  # explicit: a shell that starts us in the background ignores SIGINT
     try:
         moto_server, backend = _storage(args.host, args.aws_port, None if args.fresh else Path(args.data_dir))
     except journal.JournalInUseError as exc:
@@ -136,8 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     state = Path(args.state) if args.state else None
     _announce(base_url, backend, args.api_key, state)
     threading.Thread(target=http.serve_forever, name="http", daemon=True).start()
-    stop.wait()
-    _on_stop_signals(signal.SIG_IGN)  # a second Ctrl-C (or make's forwarded SIGTERM) must not interrupt the stop
+    os.read(stop, 1)  # until SIGINT or SIGTERM: one is enough, whenever it came
+    for signum in STOP_SIGNALS:  # a second Ctrl-C (or make's forwarded SIGTERM) must not interrupt the stop
+        signal.signal(signum, signal.SIG_IGN)
+    # What must be closed closes in well under a second; should anything hang, the process ends anyway.
+    threading.Timer(STOP_SECONDS, os._exit, args=(0,)).start()
     http.shutdown()
     http.server_close()
     if moto_server is not None:
@@ -171,9 +197,23 @@ def _quiet_memory_lines() -> None:
     logger.addFilter(lambda record: record.getMessage() != MEMORY_MESSAGE)
 
 
-def _on_stop_signals(handler: Any) -> None:
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, handler)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SECONDS = 3.0
+
+
+def _stop_signals() -> int:
+    """A descriptor that becomes readable at the first SIGINT or SIGTERM.
+
+    The signal handler itself does nothing: Python's C-level handler writes the signal's number to
+    the wakeup descriptor, which takes no lock. (Setting a threading.Event from a handler can
+    deadlock: the handler runs in the main thread, which may hold the Event's lock while it waits.)
+    """
+    readable, writable = os.pipe()
+    os.set_blocking(writable, False)
+    signal.set_wakeup_fd(writable, warn_on_full_buffer=False)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda *_: None)
+    return readable
 
 
 def _storage(host: str, aws_port: int, data_dir: Path | None) -> tuple[Any, str]:

@@ -11,8 +11,10 @@ OpenAPI document (`make openapi`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from http import HTTPStatus
+from typing import Any
 
 from aws_lambda_powertools.event_handler import CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
@@ -25,6 +27,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from app.errors import DomainError, RejectedFileError, UnauthenticatedError
 from app.models import ErrorBody
 from app.observability import logger
+from app.setting_rules import ConfigError
 from app.settings import PUBLIC_PATHS, SERVICE, get_settings
 from app.v1_models import V1ErrorBody
 from app.web import auth, collection, images, openapi, requests, site, statuses, uploads, v1, variants
@@ -37,11 +40,14 @@ def cors() -> CORSConfig | None:
     """Browser scripts of API_CORS_ORIGINS may call the API: their preflights are answered with the
     headers it reads (Powertools adds Authorization, Content-Type, X-Api-Key and AWS's own); never
     `*`, and no credentials (tokens travel in Authorization, not cookies)."""
-    origins = [origin.strip() for origin in get_settings().api_cors_origins.split(",") if origin.strip()]
+    try:
+        origins = get_settings().api_cors_origins
+    except ConfigError:  # every request is refused (app/handler.py): no preflight is answered either
+        return None
     if not origins:
         return None
     headers = ["Idempotency-Key", "If-Match"]
-    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], allow_headers=headers, max_age=600)
+    return CORSConfig(allow_origin=origins[0], extra_origins=list(origins[1:]), allow_headers=headers, max_age=600)
 
 
 app = openapi.DocumentedResolver(
@@ -73,21 +79,36 @@ def status_of(error: DomainError) -> HTTPStatus:
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> Response[ErrorBody | V1ErrorBody]:
-    """The error in the shape of the face that was asked: /v1 adds `message` and names the status in `error`."""
-    body: ErrorBody | V1ErrorBody
-    if v1.serves(app.current_event.path):
-        body = V1ErrorBody(error=HTTPStatus(status).phrase, message=message, code=code, request_id=request_id())
-    else:
-        body = ErrorBody(error=message, code=code, request_id=request_id())
+    body = error_body(app.current_event.path, status, code, message, request_id(app.current_event, app.lambda_context))
     return Response(status, content_types.APPLICATION_JSON, body, headers)
 
 
-def request_id() -> str:
+def error_body(path: str, status: int, code: str, message: str, request: str) -> ErrorBody | V1ErrorBody:
+    """The error in the shape of the face that was asked: /v1 adds `message` and names the status in `error`."""
+    if v1.serves(path):
+        return V1ErrorBody(error=HTTPStatus(status).phrase, message=message, code=code, request_id=request)
+    return ErrorBody(error=message, code=code, request_id=request)
+
+
+def request_id(event: Mapping[str, Any], context: object) -> str:
     """API Gateway's request id (in the logs as `correlation_id`), or the Lambda's."""
-    request_context = app.current_event.get("requestContext") or {}
+    request_context = event.get("requestContext") or {}
     if request_context.get("requestId"):
         return str(request_context["requestId"])
-    return getattr(app.lambda_context, "aws_request_id", "") or "unknown"
+    return getattr(context, "aws_request_id", "") or "unknown"
+
+
+def misconfigured(event: Mapping[str, Any], context: object, problem: ConfigError) -> dict[str, Any]:
+    """The answer to every request while a setting is bad: 500 CONFIG_INVALID naming it (never its value),
+    before any route, validation or sign-in runs, so that nothing is served in a mode nobody chose."""
+    message = f"this deployment's settings are invalid, so it serves nothing until they are corrected: {problem.public}"
+    body = error_body(str(event.get("path") or "/"), 500, "CONFIG_INVALID", message, request_id(event, context))
+    return {
+        "statusCode": 500,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, "Cache-Control": "no-store"},
+        "body": body.model_dump_json(),
+        "isBase64Encoded": False,
+    }
 
 
 def refusal(exc: DomainError) -> Response[ErrorBody | V1ErrorBody]:
@@ -121,7 +142,7 @@ def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Respons
 @app.not_found
 def handle_not_found(_: RouteNotFound) -> Response[ErrorBody | V1ErrorBody]:
     event = app.current_event
-    allowed = sorted({method for pattern, methods in _routes() if pattern.match(event.path) for method in methods})
+    allowed = sorted({method for pattern, methods in _routes() if pattern.fullmatch(event.path) for method in methods})
     if event.http_method == "OPTIONS" and allowed:
         # A preflight from an origin API_CORS_ORIGINS does not name (none by default): answered,
         # without Access-Control-Allow-Origin, so the browser does not send the request.

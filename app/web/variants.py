@@ -17,12 +17,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from app.logic import variants
 from app.models import Redirect
-from app.settings import get_settings
+from app.settings import Settings
 from app.storage import ImageStore
 from app.web import auth, conditional, openapi, requests
 
 router = APIGatewayRouter()
-_SIZES = ", ".join(map(str, get_settings().variant_sizes))
+# The document states the default sizes: it is the same for every deployment (the gallery page has this one's).
+_SIZES = ", ".join(map(str, Settings().variant_sizes))
 
 
 @router.get(
@@ -32,8 +33,8 @@ _SIZES = ", ".join(map(str, get_settings().variant_sizes))
 )
 def variant(
     image_id: str,
-    w: Annotated[int | None, Query(description=f"Width in pixels, one of {_SIZES} (VARIANT_SIZES)")] = None,
-    h: Annotated[int | None, Query(description=f"Height in pixels, one of {_SIZES}")] = None,
+    w: Annotated[int | None, Query(description=f"Width in pixels, one of VARIANT_SIZES (by default {_SIZES})")] = None,
+    h: Annotated[int | None, Query(description="Height in pixels, one of VARIANT_SIZES")] = None,
     fit: Annotated[
         Literal["contain", "cover"], Query(description="With w and h: inside the box, or filling it (cropped)")
     ] = "contain",

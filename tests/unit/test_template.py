@@ -4,7 +4,6 @@ binary media type and IAM action; and carrying the production defaults that cann
 from __future__ import annotations
 
 import ast
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,8 @@ import pytest
 import yaml
 
 from app import layout
-from app.settings import BINARY_MEDIA_TYPES, PUBLIC_PATHS, get_settings
-from deploy import resources, template
+from app.settings import BINARY_MEDIA_TYPES, BY_NAME, PUBLIC_PATHS, SETTINGS, default_text, get_settings
+from deploy import configuration, resources, template
 
 ROOT = Path(__file__).parents[2]
 COMMITTED = ROOT / "template.yaml"
@@ -84,24 +83,30 @@ def test_the_tables_and_indexes_are_the_codes() -> None:
     assert "TimeToLiveSpecification" not in RESOURCES["ImagesTable"]["Properties"]
 
 
-def test_the_function_gets_every_variable_the_code_reads() -> None:
-    source = (ROOT / "app" / "settings.py").read_text()
-    read = set(re.findall(r'_(?:str|int)\("([A-Z_]+)"', source))
-    # Names of what deploy.sh creates, and what Lambda and LocalStack set themselves.
-    not_the_functions = {"FUNCTION_NAME", "API_NAME", "ROLE_NAME", "STAGE", "AWS_REGION", "AWS_DEFAULT_REGION"}
-    not_the_functions |= {"AWS_ENDPOINT_URL", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"}
-    # The dev issuer's keys (LocalStack, the local server); on AWS Cognito's come from its JWKS URL.
-    not_the_functions |= {"JWT_JWKS", "JWT_JWKS_URL"}
-    variables = set(FUNCTION["Environment"]["Variables"])
-    assert read - not_the_functions <= variables
-    assert set(resources.service_env()) <= variables
-    assert variables - set(resources.service_env()) == {
-        "POWERTOOLS_SERVICE_NAME",
-        "TRACING",
-        "PUBLIC_S3_ENDPOINT",
-        "API_CORS_ORIGINS",  # deploy.sh passes it only when set
-        *("JWT_ISSUER", "JWT_AUDIENCE", "JWT_USER_CLAIM", "JWT_ADMIN_CLAIM", "JWT_ADMIN_GROUP", "SIGN_IN_URL"),
-    }
+def test_the_function_gets_every_setting_it_reads_that_deploy_sh_passes() -> None:
+    variables = FUNCTION["Environment"]["Variables"]
+    passed = {setting.name for setting in SETTINGS if setting.function and setting.passed}
+    # deploy.sh leaves out what is empty (then the default): API_CORS_ORIGINS, unless it is set.
+    assert set(resources.service_env()) == passed - {"API_CORS_ORIGINS"}
+    # The template's own: the sign-in issuer (Cognito), tracing, where users reach S3, the service's name.
+    signed_in = {"JWT_ISSUER", "JWT_AUDIENCE", "JWT_USER_CLAIM", "JWT_ADMIN_CLAIM", "JWT_ADMIN_GROUP", "SIGN_IN_URL"}
+    own = {"TRACING", "PUBLIC_S3_ENDPOINT", *signed_in}
+    assert set(variables) == passed | own | {"POWERTOOLS_SERVICE_NAME"}
+    assert own <= set(BY_NAME)
+
+
+def test_each_parameter_of_a_setting_is_the_settings_rule_and_the_function_gets_it() -> None:
+    parameters, variables = TEMPLATE["Parameters"], FUNCTION["Environment"]["Variables"]
+    for setting in SETTINGS:
+        if setting.parameter is None:
+            continue
+        spec = parameters[setting.parameter]
+        assert spec == configuration.parameter(setting), setting.parameter
+        assert str(spec["Default"]) == (setting.template_default or default_text(setting)), setting.parameter
+        if setting.function:
+            assert variables[setting.name] == {"Ref": setting.parameter}, setting.name
+        else:
+            assert setting.name not in variables
 
 
 def test_the_parameters_default_to_the_codes_limits() -> None:
