@@ -29,7 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from app.setting_rules import ConfigError, Integer
 from deploy.resources import usage
-from localserver import journal
+from localserver import journal, output
 from localserver.gateway import LambdaApp
 
 STATE = Path("build") / "local-server.json"
@@ -132,6 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:  # never serve in a mode nobody chose: AUTH=JWT is not jwt, and not "anyone" either
         print(f"localserver: {problem}; not started", file=sys.stderr)
         return 2
+    streams = output.never_block()  # a reader that does not read must not stall requests or the stop
+    try:
+        return _serve(args, streams)
+    finally:  # a refusal's message reaches the terminal before the process ends
+        for stream in streams:
+            stream.finish(within=1.0)
+
+
+def _serve(args: argparse.Namespace, streams: list[output.NeverBlocking]) -> int:
     # Embedded-metric lines are for CloudWatch; locally they would only flood the terminal.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # Our own access line per request (LambdaApp) replaces werkzeug's, which moto's server would echo too.
@@ -171,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     if state is not None:
         state.unlink(missing_ok=True)
     print("Stopped.", flush=True)
-    sys.stderr.flush()
+    for stream in streams:
+        stream.finish(within=1.0)
     # Everything that matters is closed above. Skip the interpreter's finalisation, which a
     # request thread still holding a client's keep-alive connection can keep waiting.
     os._exit(0)

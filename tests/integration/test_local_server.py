@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -159,3 +161,100 @@ def test_a_second_server_on_the_same_data_is_refused(tmp_path: Path) -> None:
 )
 def test_only_requests_that_change_something_are_journaled(method: str, target: str, kept: bool) -> None:
     assert journal._changes_state(method, target) is kept
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("AUTH", "JWT"), ("VISIBILITY", "Private"), ("MAX_UPLOAD_BYTES", "abc")]
+)
+def test_a_bad_setting_is_refused_at_start_in_one_line(variable: str, value: str) -> None:
+    started = time.monotonic()
+    refused = subprocess.run(
+        [sys.executable, "-m", "localserver", "--port", str(free_port()), "--state=", "--fresh"],
+        env={**os.environ, variable: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert refused.stdout == ""  # nothing announced, nothing listened on
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"localserver: {variable}={value!r} must be ")
+    assert line.endswith("; not started")
+    assert time.monotonic() - started < 30
+
+
+def test_make_dev_refuses_the_capitalised_auth_mode() -> None:
+    refused = subprocess.run(
+        ["make", "--no-print-directory", "-s", "dev"],
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "AUTH": "JWT", "PORT": str(free_port()), "FRESH": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert "localserver: AUTH='JWT' must be one of none, api-key, jwt (exactly jwt: case and spaces count)" in (
+        refused.stderr
+    )
+
+
+STOPS = 20
+
+
+def test_the_first_sigterm_or_sigint_stops_it_every_time_even_mid_request() -> None:
+    """20 starts, each stopped by one signal while requests are in flight: each stop ends within 5 s."""
+    took = []
+    for attempt in range(STOPS):
+        port = free_port()
+        server = start(port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(base)
+            load = _in_flight(base, server)
+            time.sleep(0.05 * (attempt % 4))  # the signal lands at a different moment of the requests each time
+            stopped_at = time.monotonic()
+            server.send_signal(signal.SIGTERM if attempt % 2 else signal.SIGINT)
+            server.wait(5)  # raises TimeoutExpired if one signal was not enough
+            took.append(time.monotonic() - stopped_at)
+            load.join(10)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+        assert server.returncode == 0, f"stop {attempt}: exit {server.returncode}"
+    print(f"stops: slowest {max(took):.2f} s, median {sorted(took)[STOPS // 2]:.2f} s")
+
+
+def _in_flight(base: str, server: subprocess.Popen[str]) -> threading.Thread:
+    """Requests sent one after another (uploads and listings) until the server is gone."""
+
+    def send() -> None:
+        png = image_bytes("PNG", size=(64, 48))
+        while server.poll() is None:
+            try:
+                requests.post(f"{base}/upload", data={"user": "sig"}, files={"file": ("a.png", png)}, timeout=5)
+                requests.get(f"{base}/list?limit=5", timeout=5)
+            except requests.RequestException:
+                return
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_server_whose_output_nobody_reads_keeps_answering_and_stops_on_one_signal() -> None:
+    """Its output piped and never read: a pipe holds about 64 KiB, some 1,700 access lines."""
+    port = free_port()
+    server = start(port)  # stdout and stderr are pipes this test never reads
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base)
+        with requests.Session() as session:
+            statuses = {session.get(f"{base}/list?limit=1", timeout=5).status_code for _ in range(2500)}
+        assert statuses == {200}
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(5) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
