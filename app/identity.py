@@ -20,7 +20,7 @@ from typing import Any
 
 from app.errors import UnauthenticatedError
 from app.logic.access import Caller
-from app.models import USER_RE
+from app.models import is_user_name
 from app.observability import logger
 from app.settings import DEV_ISSUER, get_settings
 
@@ -110,7 +110,7 @@ def _caller(claims: dict[str, Any]) -> Caller:
     if settings.jwt_audience not in audiences:
         raise UnauthenticatedError("the token is for another application")
     user = claims.get(settings.jwt_user_claim)
-    if not isinstance(user, str) or not USER_RE.match(user):
+    if not is_user_name(user):
         raise UnauthenticatedError(f"the token's {settings.jwt_user_claim} is not a user name this service takes")
     groups = claims.get(settings.jwt_admin_claim) or []
     return Caller(user=user, admin=isinstance(groups, list) and settings.jwt_admin_group in groups)

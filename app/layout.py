@@ -68,12 +68,12 @@ def incoming_key(image_id: str) -> str:
 def incoming_id(key: str) -> str | None:
     """The image id of a direct upload's key, or None for any other key."""
     prefix, image_id = key[: len(INCOMING_PREFIX)], key[len(INCOMING_PREFIX) :]
-    return image_id if prefix == INCOMING_PREFIX and ID_RE.match(image_id) else None
+    return image_id if prefix == INCOMING_PREFIX and ID_RE.fullmatch(image_id) else None
 
 
 def key_owner(key: str) -> str | None:
     """The id of the image a key of this layout belongs to, or None for a key this service never writes."""
-    match = _KEY_RE.match(key)
+    match = _KEY_RE.fullmatch(key)
     return None if match is None else match.group(1) or match.group(2)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
@@ -24,6 +24,12 @@ MAX_TAGS = 10
 MAX_TAG_ENTRIES = 100  # entries before de-duplication ("a,a,b" is three)
 _TAG_RE = re.compile(TAG_PATTERN)
 USER_RE = re.compile(USER_PATTERN)
+
+
+def is_user_name(value: object) -> TypeGuard[str]:
+    """A user name as every way in takes it (forms, JSON, queries: USER_PATTERN; tokens: here): whole.
+    fullmatch, because `$` alone lets "alice\n" through, and that user would show as alice."""
+    return isinstance(value, str) and USER_RE.fullmatch(value) is not None
 
 
 Status = Literal["ready", "pending", "rejected"]
@@ -54,7 +60,7 @@ def _tags(value: Any) -> list[str]:
             raise PydanticCustomError("too_many_tags", f"at most {MAX_TAGS} tags (and {MAX_TAG_ENTRIES} entries)")
     tags = list(dict.fromkeys(piece.strip().lower() for piece in pieces if piece.strip()))
     for tag in tags:
-        if not _TAG_RE.match(tag):
+        if not _TAG_RE.fullmatch(tag):
             raise PydanticCustomError(
                 "tag_pattern", "tag {tag} must be 1-50 letters, digits, '_', '-' or '.'", {"tag": json.dumps(tag[:60])}
             )

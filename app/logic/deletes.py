@@ -78,7 +78,7 @@ def _claim_for_delete(
     """Turn the row into this caller's tombstone: (the row, the tombstone); NotFoundError (no such image)
     or ConflictError (being deleted)."""
     for _ in range(3):
-        row = store.get_row(image_id) if layout.ID_RE.match(image_id) else None
+        row = store.get_row(image_id) if layout.ID_RE.fullmatch(image_id) else None
         if row is None:
             raise NotFoundError()
         access.check_change(caller, row)

@@ -93,7 +93,7 @@ def object_keys(row: dict[str, Any]) -> list[str]:
 def get_visible(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> dict[str, Any]:
     """The row of an image that exists (ready, pending or rejected) for this caller; NotFoundError
     also for ids that cannot exist, and for another user's image when images are private."""
-    row = store.get_row(image_id) if layout.ID_RE.match(image_id) else None
+    row = store.get_row(image_id) if layout.ID_RE.fullmatch(image_id) else None
     if row is None or row.get("status") == DELETING:
         raise NotFoundError()
     access.check_visible(caller, row)

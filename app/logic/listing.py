@@ -33,7 +33,7 @@ def decode_cursor(cursor: str) -> str:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
-    if not SORT_KEY_RE.match(raw):
+    if not SORT_KEY_RE.fullmatch(raw):
         raise InvalidInputError("cursor is not one this API returned", "INVALID_CURSOR")
     return raw
 
@@ -60,7 +60,7 @@ def time_bound(value: str, parameter: str, end: bool) -> int:
     try:
         moment, span = _parse_moment(value)
     except ValueError:
-        day = _DATE_RE.match(value)
+        day = _DATE_RE.fullmatch(value)
         if day is not None and not _real_date(day):
             raise InvalidInputError(f"{parameter}: {day.group(0)} is not a real date", "INVALID_PARAMETER") from None
         raise InvalidInputError(

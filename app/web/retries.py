@@ -71,7 +71,7 @@ def once(
     key = event.headers.get(HEADER.lower())
     if key is None:
         return answer(None)
-    if not KEY_RE.match(key):
+    if not KEY_RE.fullmatch(key):
         raise InvalidInputError(f"{HEADER} must be 1 to 255 visible ASCII characters", "INVALID_IDEMPOTENCY_KEY")
     scope = f"{event.http_method} {_route(event.path)}"
     record = {"key": [scope, caller.user or "", key], "request": dict(request)}

@@ -98,6 +98,14 @@ BAD_TOKENS = {
         lambda: token("alice", **{"cognito:username": None}),
         "the token's cognito:username is not a user name this service takes",
     ),
+    "user with a trailing newline": (
+        lambda: token("alice\n"),  # would be stored as alice\n: shown as alice, found by no filter
+        "the token's cognito:username is not a user name this service takes",
+    ),
+    "user with a newline first": (
+        lambda: token("\nalice"),
+        "the token's cognito:username is not a user name this service takes",
+    ),
     "malformed": (lambda: "not.a.jwt", "the token is not valid"),
     "garbage": (lambda: "%%%", "the token is not valid"),
 }

@@ -148,6 +148,16 @@ def test_invalid_forms_are_400_with_a_code(aws: dict[str, Any], fields: list[str
     assert stored(aws) == ([], [])
 
 
+@pytest.mark.parametrize("name", ["alice\n", "alice\r\n", "\nalice", "alice\t"])
+def test_a_user_name_is_taken_whole_or_refused(aws: dict[str, Any], tmp_path: Path, name: str) -> None:
+    """alice\n would be stored as a user of its own that shows as alice and no filter finds."""
+    value = tmp_path / "user.txt"
+    value.write_bytes(name.encode())  # curl -F user=<file sends the file's bytes as they are
+    reply = upload(f"user=<{value}", "file=@sample.png")
+    assert (reply.status, reply.json()["code"]) == (400, "INVALID_FIELD")
+    assert stored(aws) == ([], [])
+
+
 def test_an_empty_file_is_400(tmp_path: Path, aws: dict[str, Any]) -> None:
     path = write(tmp_path, "empty.png", b"")
 

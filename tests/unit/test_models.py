@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from app.models import DirectUploadRequest, UploadForm
+from app.models import DirectUploadRequest, UploadForm, is_user_name
 
 
 def refusal(values: dict[str, Any]) -> str:
@@ -48,3 +50,20 @@ def test_a_bad_tag_is_quoted_as_json_not_as_a_python_repr() -> None:
 
 def test_tags_of_the_wrong_type_are_refused() -> None:
     assert refusal({"tags": [1, 2]}) == "tags: must be a list of strings or one comma-separated string"
+
+
+@pytest.mark.parametrize("name", ["alice\n", "alice\r", "\nalice", "ali ce", "", "a" * 65, "alice\x00"])
+def test_a_user_name_is_one_rule_taken_whole_from_forms_json_and_tokens(name: str) -> None:
+    assert not is_user_name(name)  # tokens (app/identity.py)
+    with pytest.raises(ValidationError):
+        UploadForm.model_validate({"user": name})  # forms
+    with pytest.raises(ValidationError):
+        DirectUploadRequest.model_validate({"user": name, "filename": "a.png", "content_type": "image/png", "size": 1})
+    assert is_user_name("alice.b-c_1")
+
+
+def test_patterns_are_matched_whole_in_the_code() -> None:
+    """`re.match` with `$` takes "alice\\n" (`$` matches before a final newline): the code uses fullmatch."""
+    root = Path(__file__).parents[2] / "app"
+    halfway = [str(path) for path in root.rglob("*.py") if re.search(r"(_RE|re|pattern)\.match\(", path.read_text())]
+    assert halfway == []
