@@ -111,7 +111,7 @@ MAINTENANCE := AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-$(LOCALSTACK_ENDPOINT)} AWS
 reconcile: $(VENV)/.installed ## Compare bucket and table on LocalStack (FIX=1 repairs what it finds)
 	$(MAINTENANCE) reconcile $(if $(FIX),--fix)
 
-migrate: $(VENV)/.installed ## Give every image its shard key: after an upgrade, or a change of LISTING_SHARDS (docs/capacity.md)
+migrate: $(VENV)/.installed ## Index every image and tag item: after an upgrade, or a change of LISTING_SHARDS (docs/capacity.md)
 	$(MAINTENANCE) migrate
 
 pending: $(VENV)/.installed ## Direct uploads pending for over a day on LocalStack (PURGE=1 deletes them)

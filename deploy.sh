@@ -130,7 +130,7 @@ while read -r table spec <&3; do
   # An older table may lack an index a newer release queries: add them one at a time.
   while read -r update <&4; do
     [ -n "$update" ] || continue
-    step "  adding an index to $table"
+    step "  adding an index to $table (then make migrate indexes what an earlier release wrote)"
     cli dynamodb update-table --cli-input-json "$update"
     for _ in $(seq 1 120); do
       pending="$($AWS_CLI dynamodb describe-table --table-name "$table" --output json \

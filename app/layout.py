@@ -103,6 +103,10 @@ BY_USER_INDEX = "by-user"  # one user's images of one status, by time (user_stat
 # sort key the image's sort_key, and a copy of the fields a listing shows, so
 # that one tag's images page by time from a single Query. The image row stays
 # the source of truth; tag items are written and removed with it, in one transaction.
+# Its index BY_USER_TAG_INDEX ("<user>#<tag>#<status>") holds one user's images of a tag: a
+# listing narrowed to a user (private images: always the caller) reads that user's items only,
+# so that nothing of a page, its cursor or its timing depends on another user's images.
+BY_USER_TAG_INDEX = "by-user-tag"
 TAG_ITEM_FIELDS = (
     "id",
     "key",
@@ -152,6 +156,11 @@ def tag_status(tag: str, status: str) -> str:
     return f"{tag}#{status}"
 
 
+def user_tag_status(user: str, tag: str, status: str) -> str:
+    """Partition value of the tags table's BY_USER_TAG_INDEX: neither users nor tags hold '#'."""
+    return f"{user}#{tag}#{status}"
+
+
 def _gsi(name: str, partition: str) -> dict[str, Any]:
     return {
         "IndexName": name,
@@ -186,17 +195,17 @@ def tags_table_spec(table_name: str) -> dict[str, Any]:
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
-            {"AttributeName": "tag_status", "AttributeType": "S"},
-            {"AttributeName": "sort_key", "AttributeType": "S"},
+            {"AttributeName": name, "AttributeType": "S"} for name in ("tag_status", "sort_key", "user_tag_status")
         ],
         "KeySchema": [
             {"AttributeName": "tag_status", "KeyType": "HASH"},
             {"AttributeName": "sort_key", "KeyType": "RANGE"},
         ],
+        "GlobalSecondaryIndexes": [_gsi(BY_USER_TAG_INDEX, "user_tag_status")],
     }
 
 
-# The idempotency table holds one record per Idempotency-Key a client sent (app/web/idempotency.py,
+# The idempotency table holds one record per Idempotency-Key a client sent (app/web/retries.py,
 # through Powertools' Idempotency utility, whose attribute names these are): id
 # "<prefix>#<hash of scope, caller and key>", the answer, a hash of the request, and
 # IDEMPOTENCY_EXPIRY (epoch seconds), after which DynamoDB's time to live deletes it.

@@ -12,7 +12,8 @@
     migrate
         Gives every row its partition of the shard index (rows written before
         it existed have none; rows of a shard count since lowered have one the
-        listing no longer reads). The one command that Scans the table.
+        listing no longer reads), and every tag item its key of the user's tag
+        index (items written before it existed). The one command that Scans.
 
 Talks to whatever the environment points at, like the Lambda: AWS_ENDPOINT_URL
 (LocalStack, the local server's moto) or AWS itself, and IMAGES_BUCKET etc.
@@ -196,7 +197,8 @@ def _index(store: ImageStore, image_id: str) -> bool:
 
 
 def migrate(out: Any = None) -> int:
-    """Write the shard key of every row that lacks the right one; returns how many were written."""
+    """Write the shard key of every row that lacks the right one, and the user's tag key of every tag
+    item without it; returns how many were written."""
     out = out or sys.stdout
     store = ImageStore()
     moved = 0
@@ -207,7 +209,15 @@ def migrate(out: Any = None) -> int:
         if row.get("status_shard") != wanted and store.set_status_shard(row["id"], row["status"], wanted):
             moved += 1
     print(f"{moved} row(s) given their shard key ({get_settings().listing_shards} shard(s))", file=out)
-    return moved
+    tagged = 0
+    for item in store.scan_tag_items(("tag_status", "sort_key", "user", "user_tag_status")):
+        if "user_tag_status" not in item:
+            tag, status = item["tag_status"].rsplit("#", 1)
+            tagged += store.index_tag_item(
+                item["tag_status"], item["sort_key"], layout.user_tag_status(item["user"], tag, status)
+            )
+    print(f"{tagged} tag item(s) given their key of the user's tag index", file=out)
+    return moved + tagged
 
 
 def pending(older_than_hours: float, purge: bool, out: Any = None) -> int:
@@ -235,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = commands.add_parser("pending", help="direct uploads that never completed")
     stale.add_argument("--older-than-hours", type=float, default=24.0)
     stale.add_argument("--purge", action="store_true", help="delete them")
-    commands.add_parser("migrate", help="give every row its shard key (after an upgrade or a change of LISTING_SHARDS)")
+    commands.add_parser("migrate", help="index every row and tag item (after an upgrade or a change of LISTING_SHARDS)")
     args = parser.parse_args(argv)
     if args.command == "migrate":
         migrate()

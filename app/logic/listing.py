@@ -95,15 +95,18 @@ def _parse_moment(value: str) -> tuple[datetime, int]:
 
 
 def plan(store: ImageStore, wanted: ListFilter) -> list[TimeQuery]:
-    """The index partitions that serve a filter, and what is left to filter on them: one for a tag
-    or a user, every shard of the status for all images (merged by the store)."""
-    equals: dict[str, str] = {}
+    """The index partitions that serve a filter, and what is left to filter on them: one for a tag,
+    a user, or a user's tag, every shard of the status for all images (merged by the store). Only a
+    name is filtered after reading, and only within partitions the filter's user (if any) owns."""
     contains = {"name_search": wanted.name_contains.casefold()} if wanted.name_contains else {}
-    if wanted.tag is not None:
+    table_partition = None
+    if wanted.tag is not None and wanted.user is not None:  # the user's items alone: nobody else's are read
+        table, index = store.tags_table, layout.BY_USER_TAG_INDEX
+        partitions = [("user_tag_status", layout.user_tag_status(wanted.user, wanted.tag, wanted.status))]
+        table_partition = ("tag_status", layout.tag_status(wanted.tag, wanted.status))
+    elif wanted.tag is not None:
         table, index = store.tags_table, None
         partitions = [("tag_status", layout.tag_status(wanted.tag, wanted.status))]
-        if wanted.user is not None:
-            equals["user"] = wanted.user
     elif wanted.user is not None:
         table, index = store.table, layout.BY_USER_INDEX
         partitions = [("user_status", layout.user_status(wanted.user, wanted.status))]
@@ -113,7 +116,7 @@ def plan(store: ImageStore, wanted: ListFilter) -> list[TimeQuery]:
         partitions = [("status_shard", layout.status_shard(wanted.status, shard)) for shard in shards]
     low = None if wanted.start_ms is None else f"{wanted.start_ms:013d}"
     high = None if wanted.end_ms is None else f"{wanted.end_ms:013d}#~"  # '~' sorts after every id
-    return [TimeQuery(table, index, p, wanted.newest_first, (low, high), equals, contains) for p in partitions]
+    return [TimeQuery(table, index, p, wanted.newest_first, (low, high), contains, table_partition) for p in partitions]
 
 
 def _check_range(wanted: ListFilter, start: str, end: str) -> None:

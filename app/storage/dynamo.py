@@ -52,10 +52,12 @@ def failed_check(reason: Mapping[str, Any]) -> bool:
 class TimeQuery:
     """One index partition read in time order, optionally bounded and filtered.
 
-    `table_index` is (table name, index name or None); `partition` is
+    `table` and `index` (None: the table itself) say what is read; `partition` is
     (attribute, value). `sort_range` bounds `sort_key` (inclusive, either end
-    optional). `equals` and `contains` become a FilterExpression: DynamoDB
-    still reads the rows they drop, which is why reads are bounded below.
+    optional). `contains` becomes a FilterExpression: DynamoDB still reads the
+    rows it drops, which is why reads are bounded (app/storage/shards.py).
+    `table_partition` is the table's own partition key where an index of the tags
+    table is read (the images table's indexes have the id, which the position holds).
     """
 
     table: str
@@ -63,14 +65,16 @@ class TimeQuery:
     partition: tuple[str, str]
     newest_first: bool = True
     sort_range: tuple[str | None, str | None] = (None, None)
-    equals: dict[str, str] = field(default_factory=dict)
     contains: dict[str, str] = field(default_factory=dict)
+    table_partition: tuple[str, str] | None = None
 
     def start_key(self, position: str) -> dict[str, Any]:
         """The ExclusiveStartKey of the row at sort key `position` (index keys plus table keys)."""
         attribute, value = self.partition
         key = {attribute: {"S": value}, "sort_key": {"S": position}}
-        if self.index is not None:
+        if self.table_partition is not None:
+            key[self.table_partition[0]] = {"S": self.table_partition[1]}
+        elif self.index is not None:
             key["id"] = {"S": position.split("#", 1)[1]}
         return key
 
@@ -90,9 +94,6 @@ class TimeQuery:
         elif high is not None:
             condition += " AND sort_key <= :high"
         filters = []
-        for n, (name, value) in enumerate(sorted(self.equals.items())):
-            names[f"#e{n}"], values[f":e{n}"] = name, {"S": value}
-            filters.append(f"#e{n} = :e{n}")
         for n, (name, value) in enumerate(sorted(self.contains.items())):
             names[f"#c{n}"], values[f":c{n}"] = name, {"S": value}
             filters.append(f"contains(#c{n}, :c{n})")

@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from app import layout
 from app.settings import get_settings
 from app.storage.clients import dynamodb_client, s3_client
 from app.storage.dynamo import from_item
+
+
+def _scan(table: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    names = {f"#f{n}": name for n, name in enumerate(fields)}
+    paginator = dynamodb_client().get_paginator("scan")
+    pages = paginator.paginate(TableName=table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
+    for page in pages:
+        yield from (from_item(item) for item in page.get("Items", []))
 
 
 class Inventory:
@@ -16,16 +26,31 @@ class Inventory:
 
     bucket: str
     table: str
+    tags_table: str
 
     def scan_rows(self, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
         """Every item of the images table, only `fields`: a Scan, which only a migration may use."""
-        names = {f"#f{n}": name for n, name in enumerate(fields)}
-        paginator = dynamodb_client().get_paginator("scan")
-        pages = paginator.paginate(
-            TableName=self.table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
-        )
-        for page in pages:
-            yield from (from_item(item) for item in page.get("Items", []))
+        return _scan(self.table, fields)
+
+    def scan_tag_items(self, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """Every item of the tags table, only `fields` (a Scan: migrations only)."""
+        return _scan(self.tags_table, fields)
+
+    def index_tag_item(self, tag_status: str, sort_key: str, user_tag_status: str) -> bool:
+        """Give a tag item its key of the user's tag index, if it still exists; False if it is gone."""
+        try:
+            dynamodb_client().update_item(
+                TableName=self.tags_table,
+                Key={"tag_status": {"S": tag_status}, "sort_key": {"S": sort_key}},
+                UpdateExpression="SET user_tag_status = :key",
+                ConditionExpression="attribute_exists(tag_status)",  # never recreate one a write removed
+                ExpressionAttributeValues={":key": {"S": user_tag_status}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def iter_objects(self) -> Iterator[Any]:
         """Every object in the bucket ({"Key", "LastModified", "Size", ...}), a page of 1,000 at a time."""

@@ -142,7 +142,12 @@ class ImageStore(Inventory):
             return []
         copy = {name: row[name] for name in layout.TAG_ITEM_FIELDS if name in row}
         return [
-            {**copy, "tag_status": layout.tag_status(tag, row["status"]), "sort_key": row["sort_key"]}
+            {
+                **copy,
+                "tag_status": layout.tag_status(tag, row["status"]),
+                "user_tag_status": layout.user_tag_status(row["user"], tag, row["status"]),
+                "sort_key": row["sort_key"],
+            }
             for tag in row.get("tags", [])
         ]
 

@@ -95,6 +95,7 @@ def test_each_operation_makes_the_requests_the_model_counts(aws: dict[str, Any])
         "GET /view/{id}": requests.during(lambda: call("GET", f"/view/{image['id']}")),
         "GET /list?user=": requests.during(lambda: call("GET", "/list", query={"user": "ann"})),
         "GET /list?tag=": requests.during(lambda: call("GET", "/list", query={"tag": "cat"})),
+        "GET /list?user=&tag=": requests.during(lambda: call("GET", "/list", query={"user": "ann", "tag": "cat"})),
         "GET /list": requests.during(lambda: call("GET", "/list")),
         "POST /uploads, then the file to S3": requests.during(lambda: direct_upload(aws["s3"], started)),
         "POST /uploads/{id}/complete": requests.during(lambda: call("POST", f"/uploads/{started['id']}/complete")),

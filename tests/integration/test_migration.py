@@ -116,3 +116,36 @@ def test_fewer_shards_after_a_migration_list_every_image(aws: dict[str, Any], mo
 
     assert moved == sum(int(image_id[:8], 16) % 8 >= 2 for image_id in images)  # where shard of 8 != shard of 2
     assert listed({}) == images[::-1]
+
+
+@pytest.fixture
+def old_tags(aws: dict[str, Any]) -> dict[str, Any]:
+    """The tags table as the release before the user's tag index made it: no index, items without its key."""
+    table = get_settings().tags_table
+    aws["dynamodb"].delete_table(TableName=table)
+    spec = layout.tags_table_spec(table)
+    spec.pop("GlobalSecondaryIndexes")
+    spec["AttributeDefinitions"] = [a for a in spec["AttributeDefinitions"] if a["AttributeName"] != "user_tag_status"]
+    aws["dynamodb"].create_table(**spec)
+    return aws
+
+
+def test_old_tag_items_join_the_users_tag_index_through_migrate(old_tags: dict[str, Any]) -> None:
+    dynamodb, table = old_tags["dynamodb"], get_settings().tags_table
+    update_indexes(old_tags, resources.missing_indexes)  # the images table's shard index
+    old = [upload("user=ann", "tags=t", "file=@sample.png").json()["id"] for _ in range(3)]
+    for item in dynamodb.scan(TableName=table)["Items"]:  # as the earlier release wrote them
+        dynamodb.update_item(
+            TableName=table,
+            Key={"tag_status": item["tag_status"], "sort_key": item["sort_key"]},
+            UpdateExpression="REMOVE user_tag_status",
+        )
+    for request in resources.missing_indexes(dynamodb.describe_table(TableName=table)):  # deploy.sh: the index
+        dynamodb.update_table(**request)
+    new = upload("user=ann", "tags=t", "file=@sample.png").json()["id"]
+
+    assert listed({"tag": "t"}) == [new, *reversed(old)]  # the tag's own partition never needed it
+    assert listed({"tag": "t", "user": "ann"}) == [new]  # the old items are not in the user's tag index yet
+    assert maintenance.migrate(out=None) == 3
+    assert listed({"tag": "t", "user": "ann"}) == [new, *reversed(old)]
+    assert maintenance.migrate(out=None) == 0
