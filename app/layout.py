@@ -209,7 +209,10 @@ def tags_table_spec(table_name: str) -> dict[str, Any]:
 # through Powertools' Idempotency utility, whose attribute names these are): id
 # "<prefix>#<hash of scope, caller and key>", the answer, a hash of the request, and
 # IDEMPOTENCY_EXPIRY (epoch seconds), after which DynamoDB's time to live deletes it.
+# Beside them, one claim per keyed request that makes an image: id REQUEST_ID_PREFIX + <hash of
+# the request>, the `image_id` its attempts make, and IDEMPOTENCY_EXPIRY (app/storage/claims.py).
 IDEMPOTENCY_EXPIRY = "expiration"
+REQUEST_ID_PREFIX = "image-id#"
 
 
 def idempotency_table_spec(table_name: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from app.logic import access
 from app.logic.access import ANYONE, Caller
 from app.logic.files import TYPES, clean_original_name, content_disposition
 from app.settings import get_settings
-from app.storage import ImageStore
+from app.storage import ImageStore, RequestClaims
 
 if TYPE_CHECKING:
     from app.imaging.decode import Decoded
@@ -48,7 +48,7 @@ def new_row(
     user: str, description: str, original_name: str | None, tags: list[str], status: str, image_id: str | None = None
 ) -> dict[str, Any]:
     """A row for a new image: who, what, when; the bytes are described by `with_image`. Its id is
-    a new one, or `image_id`: the one a retried request names (app/web/retries.py)."""
+    a new one, or `image_id`: the one a keyed request makes (id_for_request)."""
     image_id = image_id or str(uuid.uuid4())
     created_ms = now_ms()
     name = clean_original_name(original_name) or image_id
@@ -64,6 +64,21 @@ def new_row(
         "sort_key": layout.sort_key(created_ms, image_id),
     }
     return with_status(row, status)
+
+
+def id_for_request(store: ImageStore, request: str, until: int) -> str:
+    """The id the image of a keyed request takes (`request`: a digest of it; app/web/retries.py).
+
+    The id an earlier attempt of this very request claimed, while the claim lasts (until `until`)
+    and that image's row exists: the logic then finds what that attempt stored instead of storing
+    another. Otherwise a new one, which the claim names from then on. So the id of an image that
+    is gone is never made again: its presigned URLs, and copies cached for a year, are still out there.
+    """
+    claims, now, fresh = RequestClaims(), int(time.time()), str(uuid.uuid4())
+    claimed = claims.claim(request, fresh, until, now)
+    if claimed == fresh or store.get_row(claimed) is not None:
+        return claimed
+    return claims.move(request, claimed, fresh, until, now)
 
 
 def with_image(row: dict[str, Any], size: int, sha256: str, decoded: Decoded) -> dict[str, Any]:

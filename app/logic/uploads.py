@@ -58,8 +58,8 @@ def store_upload(
     that holds them, before anything is decoded or written; ALLOW_DUPLICATES=true stores it
     as a second image instead.
 
-    `image_id` is the id a retried request names (app/web/retries.py derives it from the
-    request): when that row exists, an earlier attempt stored this very image, and it is returned.
+    `image_id` is the id a keyed request makes (images.id_for_request): when that row exists, an
+    earlier attempt of the same request stored this very image, and it is returned.
     """
     row = new_row(user, description, original_name, tags, READY, image_id)
     if not data:

@@ -1,6 +1,7 @@
 """The storage adapter: the only package that talks to S3 and DynamoDB.
 
 store.py      ImageStore: objects and rows, as app/layout.py lays them out
+claims.py     RequestClaims: the image id each keyed request makes
 inventory.py  every object and every row, for maintenance (ImageStore has them as methods)
 shards.py     several index partitions merged into one time-ordered page
 dynamo.py     rows to and from DynamoDB items; time-ordered queries
@@ -8,6 +9,7 @@ clients.py    the boto3 clients, one of each per execution environment; calls ru
 """
 
 from app.storage import shards
+from app.storage.claims import RequestClaims
 from app.storage.clients import (
     dynamodb_client,
     in_parallel,
@@ -23,6 +25,7 @@ from app.storage.store import ContentTakenError, ImageStore, RowExistsError, url
 __all__ = [
     "ContentTakenError",
     "ImageStore",
+    "RequestClaims",
     "RowExistsError",
     "TimeQuery",
     "dynamodb_client",

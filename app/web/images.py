@@ -61,7 +61,7 @@ def upload() -> Response[UploadResult]:
         return Response(status, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
 
     request = {**form.model_dump(), "user": user, "filename": file.filename, "file": retries.fingerprint(file.data)}
-    return retries.once(router, caller, request, answer)
+    return retries.once(router, caller, request, answer, makes_image=True)
 
 
 @router.get(

@@ -9,8 +9,11 @@ while the first attempt still runs is told to wait (409, Retry-After).
 An attempt can die (timeout, out of memory) after storing its image but before
 its answer is recorded; its record then expires at the attempt's deadline and a
 retry runs again. So that this run finds the image instead of storing another,
-a new image's id is derived from the request (`image_id_of`): the retry's row
-meets the first one's, and the logic returns that.
+a keyed request that makes an image claims its id first (logic/images.id_for_request):
+the retry makes the same id, its row meets the first one's, and the logic returns
+that. The claim lasts IDEMPOTENCY_EXPIRES_IN, and names an id again only while that
+image's row exists: once the image is gone, or the claim has expired, the same request
+makes a new id. An id is never made twice.
 
 Powertools' Idempotency utility keeps the records, in the idempotency table
 (app/layout.py), for IDEMPOTENCY_EXPIRES_IN seconds. A record is keyed by the
@@ -25,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,9 +37,10 @@ from aws_lambda_powertools.event_handler.openapi.encoders import jsonable_encode
 
 from app.errors import ConflictError, DomainError, IdempotencyKeyReusedError, InvalidInputError
 from app.layout import ID_PATTERN
+from app.logic import images
 from app.logic.access import Caller
 from app.settings import SERVICE, get_settings
-from app.storage import dynamodb_client
+from app.storage import ImageStore, dynamodb_client
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -57,9 +61,11 @@ def once(
     answer: Callable[[str | None], Response[Any]],
     remember_for: int | None = None,
     final: Callable[[Response[Any]], bool] | None = None,
+    makes_image: bool = False,
 ) -> Response[Any]:
     """`answer(image_id)`, or the answer it gave to an earlier request with this Idempotency-Key;
-    `image_id` is the id a new image takes (None without a key: any new one). The answer is
+    `image_id`, for a request that `makes_image`, is the id the new image takes (None without a
+    key, or for any other request: a new one). The answer is
     replayed for IDEMPOTENCY_EXPIRES_IN, or `remember_for` seconds when it goes stale sooner.
     An answer that is not `final` (a batch whose items partly failed) is answered but not kept,
     so that a retry with the key carries the request out again.
@@ -75,18 +81,22 @@ def once(
         raise InvalidInputError(f"{HEADER} must be 1 to 255 visible ASCII characters", "INVALID_IDEMPOTENCY_KEY")
     scope = f"{event.http_method} {_route(event.path)}"
     record = {"key": [scope, caller.user or "", key], "request": dict(request)}
-    stored = _run(router, record, lambda: _recordable(answer(image_id_of(record)), final), remember_for)
+    claim_until = int(time.time()) + get_settings().idempotency_expires_in - 1  # never past the record's end
+
+    def attempt() -> dict[str, Any]:
+        image_id = images.id_for_request(ImageStore(), _digest(record), claim_until) if makes_image else None
+        return _recordable(answer(image_id), final)
+
+    stored = _run(router, record, attempt, remember_for)
     headers = dict(stored["headers"])
     if stored.get("replayed"):
         headers[REPLAYED] = "true"
     return Response(stored["status"], content_types.APPLICATION_JSON, stored["body"], headers)
 
 
-def image_id_of(record: Mapping[str, Any]) -> str:
-    """The id of the image a keyed request makes: the same for its every retry, and for no other
-    request. It has uuid4's form and random bits, as the shard index needs (app/layout.py)."""
-    digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
+def _digest(record: Mapping[str, Any]) -> str:
+    """What names a request (its route, caller, key and contents) in its claim."""
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
 def _route(path: str) -> str:
@@ -166,7 +176,7 @@ def _run(
         refusal = _refusal_behind(exc)
         if refusal is not None:  # its record could not be deleted: the refusal still stands
             raise refusal from exc
-        raise  # the records' table failed: a 500 like any store's; a retry is safe (image_id_of)
+        raise  # the records' table failed: a 500 like any store's; a retry is safe (its claim)
     return result
 
 

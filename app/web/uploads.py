@@ -39,7 +39,7 @@ def start_upload() -> Response[DirectUploadResult]:
 
     # Replayed only while its form is valid; later, a retry runs again and is given a new form.
     fields = {**request.model_dump(mode="json"), "user": user}
-    return retries.once(router, caller, fields, answer, get_settings().direct_upload_expires_in)
+    return retries.once(router, caller, fields, answer, get_settings().direct_upload_expires_in, makes_image=True)
 
 
 @router.post(

@@ -70,7 +70,7 @@ def create_image() -> Response[V1UploadResult]:
         return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, headers)
 
     fields = {**request.model_dump(exclude={"file"}), "user_id": user, "file": retries.fingerprint(data)}
-    return retries.once(router, caller, fields, answer)
+    return retries.once(router, caller, fields, answer, makes_image=True)
 
 
 @router.get(

@@ -203,17 +203,23 @@ def test_after_idempotency_expires_in_a_key_may_stand_for_another_request(
 def test_records_expire_through_the_tables_time_to_live(aws: dict[str, Any]) -> None:
     described = aws["dynamodb"].describe_time_to_live(TableName="images-idempotency")["TimeToLiveDescription"]
     assert described == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
-    upload("user=alice", "file=@sample.png", headers=key())
-    (record,) = aws["dynamodb"].scan(TableName="images-idempotency")["Items"]
+    image = upload("user=alice", "file=@sample.png", headers=key()).json()
+    record, claim = sorted(aws["dynamodb"].scan(TableName="images-idempotency")["Items"], key=lambda i: i["id"]["S"])
     assert record["status"] == {"S": "COMPLETED"}
     assert record["id"]["S"].startswith("image-api#")
     assert int(record["expiration"]["N"]) > time.time() + 86_000
+    # The id the request claimed, which expires with the record, never after it.
+    assert claim["id"]["S"].startswith(layout.REQUEST_ID_PREFIX)
+    assert claim["image_id"] == {"S": image["id"]}
+    assert time.time() + 86_000 < int(claim["expiration"]["N"]) < int(record["expiration"]["N"])
 
 
 def forget_answers(aws: dict[str, Any]) -> None:
-    """As when an attempt died after storing, before its answer was recorded, and its record expired."""
+    """As when an attempt died after storing, before its answer was recorded, and the deadline its record
+    held the key until passed: a retry runs again. The id its request claimed is still claimed."""
     for item in aws["dynamodb"].scan(TableName="images-idempotency")["Items"]:
-        aws["dynamodb"].delete_item(TableName="images-idempotency", Key={"id": item["id"]})
+        if not item["id"]["S"].startswith(layout.REQUEST_ID_PREFIX):
+            aws["dynamodb"].delete_item(TableName="images-idempotency", Key={"id": item["id"]})
 
 
 def test_a_retry_after_an_attempt_died_unrecorded_finds_its_image_instead_of_storing_another(
@@ -268,7 +274,7 @@ def test_a_retried_start_never_gets_a_form_once_its_upload_was_processed(aws: di
     started = start_direct(headers, size=len(PNG)).json()
     aws["s3"].put_object(Bucket="images-bucket", Key=f"incoming/{started['id']}", Body=PNG, ContentType="image/png")
     assert call("POST", f"/uploads/{started['id']}/complete").json()["status"] == "ready"
-    forget_answers(aws)  # e.g. its record expired
+    forget_answers(aws)  # e.g. its record expired (its form's life), its claim not (a day)
 
     again = start_direct(headers, size=len(PNG))
 
