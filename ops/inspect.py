@@ -47,4 +47,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ops.maintenance import refusing_bad_settings
+
+    sys.exit(refusing_bad_settings("python -m ops.inspect", main))

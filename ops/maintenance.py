@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ from app import layout
 from app.errors import ConflictError, NotFoundError, NotUploadedError
 from app.layout import DELETING, PENDING, READY, REJECTED
 from app.logic import deletes, direct_uploads, images, listing, uploads
+from app.setting_rules import ConfigError
 from app.settings import get_settings
 from app.storage import ImageStore
 
@@ -236,7 +237,20 @@ def pending(older_than_hours: float, purge: bool, out: Any = None) -> int:
     return len(found)
 
 
+def refusing_bad_settings(prog: str, command: Callable[[], int]) -> int:
+    """`command()`, or exit status 2 with one line naming the bad setting (never a traceback)."""
+    try:
+        return command()
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
+    return refusing_bad_settings("python -m ops.maintenance", lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.maintenance", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("reconcile", help="compare bucket and table, and repair")
