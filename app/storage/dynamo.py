@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -41,6 +42,17 @@ def content_put(table: str, content_id: str, image_id: str, stale_owner: str | N
 def tag_key(item: Mapping[str, Any]) -> dict[str, Any]:
     """The key of a tags-table item."""
     return {"tag_status": {"S": item["tag_status"]}, "sort_key": {"S": item["sort_key"]}}
+
+
+def held(write: Callable[[], object]) -> bool:
+    """Run a conditional write: True when it was made, False when its condition did not hold."""
+    try:
+        write()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def failed_check(reason: Mapping[str, Any]) -> bool:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from app import layout
 from app.settings import get_settings
 from app.storage.clients import dynamodb_client, s3_client
-from app.storage.dynamo import from_item
+from app.storage.dynamo import from_item, held
 
 
 def _scan(table: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
@@ -38,19 +36,15 @@ class Inventory:
 
     def index_tag_item(self, tag_status: str, sort_key: str, user_tag_status: str) -> bool:
         """Give a tag item its key of the user's tag index, if it still exists; False if it is gone."""
-        try:
-            dynamodb_client().update_item(
+        return held(
+            lambda: dynamodb_client().update_item(
                 TableName=self.tags_table,
                 Key={"tag_status": {"S": tag_status}, "sort_key": {"S": sort_key}},
                 UpdateExpression="SET user_tag_status = :key",
                 ConditionExpression="attribute_exists(tag_status)",  # never recreate one a write removed
                 ExpressionAttributeValues={":key": {"S": user_tag_status}},
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def iter_objects(self) -> Iterator[Any]:
         """Every object in the bucket ({"Key", "LastModified", "Size", ...}), a page of 1,000 at a time."""

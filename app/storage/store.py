@@ -18,7 +18,7 @@ from app import layout
 from app.settings import get_settings
 from app.storage import shards
 from app.storage.clients import dynamodb_client, in_parallel, presign_client, s3_client, signed_as_of
-from app.storage.dynamo import TimeQuery, content_put, failed_check, from_item, tag_key, to_item
+from app.storage.dynamo import TimeQuery, content_put, failed_check, from_item, held, tag_key, to_item
 from app.storage.inventory import Inventory
 
 
@@ -159,14 +159,9 @@ class ImageStore(Inventory):
         holds them, unless that image is `stale_owner` (one found gone or being deleted).
         """
         if not row.get("tags") and not row.get("content_id"):
-            try:
-                dynamodb_client().put_item(
-                    TableName=self.table, Item=to_item(row), ConditionExpression="attribute_not_exists(id)"
-                )
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                    raise RowExistsError() from exc
-                raise
+            item, new = to_item(row), "attribute_not_exists(id)"
+            if not held(lambda: dynamodb_client().put_item(TableName=self.table, Item=item, ConditionExpression=new)):
+                raise RowExistsError()
             return
         writes: list[Any] = [
             {"Put": {"TableName": self.table, "Item": to_item(row), "ConditionExpression": "attribute_not_exists(id)"}},
@@ -257,18 +252,14 @@ class ImageStore(Inventory):
 
     def delete_row(self, image_id: str, claim: str) -> bool:
         """Delete a tombstone if `claim` still holds it; False when another deleter took it over (or it is gone)."""
-        try:
-            dynamodb_client().delete_item(
+        return held(
+            lambda: dynamodb_client().delete_item(
                 TableName=self.table,
                 Key={"id": {"S": image_id}},
                 ConditionExpression="delete_claim = :claim",
                 ExpressionAttributeValues={":claim": {"S": claim}},
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def release_claim(self, image_id: str, claim: str) -> None:
         """End a failed deleter's hold on its tombstone, so that a retry takes over at once."""
@@ -291,8 +282,8 @@ class ImageStore(Inventory):
 
     def set_status_shard(self, image_id: str, status: str, status_shard: str) -> bool:
         """Move a row to its partition of the shard index, if it still has `status`; False if not."""
-        try:
-            dynamodb_client().update_item(
+        return held(
+            lambda: dynamodb_client().update_item(
                 TableName=self.table,
                 Key={"id": {"S": image_id}},
                 UpdateExpression="SET status_shard = :shard",
@@ -300,8 +291,4 @@ class ImageStore(Inventory):
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":shard": {"S": status_shard}, ":status": {"S": status}},
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
