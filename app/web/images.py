@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from app.errors import ConflictError
 from app.logic import access, deletes, images, listing, uploads
+from app.logic.access import Caller
 from app.models import (
     TAG_FILTER_PATTERN,
     USER_PATTERN,
@@ -28,11 +29,13 @@ from app.models import (
     Redirect,
     Status,
     UploadForm,
+    UploadRequest,
     UploadResult,
 )
 from app.settings import get_settings
 from app.storage import ImageStore
 from app.web import auth, conditional, openapi, requests, retries
+from app.web.multipart import Part
 
 router = APIGatewayRouter()
 
@@ -41,27 +44,28 @@ router = APIGatewayRouter()
     "/upload",
     summary="Upload an image",
     responses=openapi.responses(201, UploadResult, 400, 401, 403, 409, 413, 415, 422, duplicate=UploadResult),
+    openapi_extensions=openapi.reads(UploadRequest, "multipart/form-data", idempotency_key=True),
 )
 def upload() -> Response[UploadResult]:
-    settings = get_settings()
-    form, file = requests.multipart_form(router.current_event, UploadForm, settings.max_upload_bytes)
+    form, file = requests.multipart_form(router.current_event, UploadForm, get_settings().max_upload_bytes)
     caller = auth.caller(router)
     user = access.uploader(caller, form.user)
-
-    def answer(image_id: str | None) -> Response[UploadResult]:
-        row, duplicate = uploads.or_existing(
-            lambda: uploads.store_upload(
-                ImageStore(), user, form.description, file.filename, form.tags, file.data, image_id=image_id
-            )
-        )
-        body = UploadResult(bucket=settings.bucket, **row, duplicate=duplicate)
-        if duplicate:  # nothing new was made: 200 and the image that has these bytes
-            body.message = "Already stored: this user uploaded these bytes before"
-        status = HTTPStatus.OK if duplicate else HTTPStatus.CREATED
-        return Response(status, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
-
     request = {**form.model_dump(), "user": user, "filename": file.filename, "file": retries.fingerprint(file.data)}
-    return retries.once(router, caller, request, answer, makes_image=True)
+    return _store(router, caller, request, user=user, form=form, file=file)
+
+
+@retries.idempotent(makes_image=True)
+def _store(*, image_id: str | None, user: str, form: UploadForm, file: Part) -> Response[UploadResult]:
+    row, duplicate = uploads.or_existing(
+        lambda: uploads.store_upload(
+            ImageStore(), user, form.description, file.filename, form.tags, file.data, image_id=image_id
+        )
+    )
+    body = UploadResult(bucket=get_settings().bucket, **row, duplicate=duplicate)
+    if duplicate:  # nothing new was made: 200 and the image that has these bytes
+        body.message = "Already stored: this user uploaded these bytes before"
+    status = HTTPStatus.OK if duplicate else HTTPStatus.CREATED
+    return Response(status, content_types.APPLICATION_JSON, body, {"Location": f"view/{row['id']}"})
 
 
 @router.get(
@@ -137,15 +141,17 @@ def view(
     "/delete/<image_id>",
     summary="Delete an image: its object and its row",
     responses=openapi.responses(200, DeleteResult, 400, 401, 403, 404, 409, 422),
+    openapi_extensions=openapi.reads(idempotency_key=True),
 )
 def delete(image_id: str) -> Response[DeleteResult]:
     caller = auth.caller(router)
+    return _delete(router, caller, {"id": image_id}, image_id=image_id, caller=caller)
 
-    def answer(_: str | None) -> Response[DeleteResult]:
-        row = deletes.delete_image(ImageStore(), image_id, caller)
-        return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, DeleteResult(deleted=row["id"], key=row["key"]))
 
-    return retries.once(router, caller, {"id": image_id}, answer)
+@retries.idempotent()
+def _delete(*, image_id: str, caller: Caller) -> Response[DeleteResult]:
+    row = deletes.delete_image(ImageStore(), image_id, caller)
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, DeleteResult(deleted=row["id"], key=row["key"]))
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,16 +16,18 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     HTTPBearer,
     MediaType,
     OpenAPI,
+    Operation,
     Parameter,
     RequestBody,
     Schema,
     Server,
 )
+from pydantic import BaseModel
 
 from app.errors import ACCEPTED_NAMES
 from app.logic.files import ACCEPTED_TYPES
-from app.models import BatchDeleteRequest, DirectUploadRequest, ErrorBody, ImageEdit, Redirect, UploadRequest
-from app.v1_models import V1ErrorBody, V1UploadRequest
+from app.models import ErrorBody, Redirect
+from app.v1_models import V1ErrorBody
 from app.web import retries
 
 INFO: dict[str, Any] = {
@@ -67,7 +69,6 @@ _V1_SERVER_ERROR = {
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V1ErrorBody"}}},
 }
 V1_ERRORS = V1ErrorBody  # /v1/images answers every error in its own shape
-# Every write that documents the 422 of a reused key takes the header (app/web/retries.py).
 IDEMPOTENCY_KEY = Parameter.model_validate(
     {
         "name": retries.HEADER,
@@ -121,12 +122,30 @@ def image_responses(*errors: int) -> dict[int, Any]:
     return {200: {"description": "The image's bytes", "content": dict.fromkeys(ACCEPTED_TYPES, binary)}, **documented}
 
 
+# What a route reads itself, which Powertools cannot see in its signature: declared on the route
+# (`openapi_extensions=openapi.reads(...)`), turned into the document's terms, and never shown.
+_BODY, _KEY, _IF_MATCH = "x-reads-body", "x-reads-idempotency-key", "x-reads-if-match"
+
+
+def reads(
+    body: type[BaseModel] | None = None,
+    media_type: str = "application/json",
+    idempotency_key: bool = False,
+    if_match: bool = False,
+) -> dict[str, Any]:
+    """A route's `openapi_extensions`: the body it parses itself (app/web/requests.py: strict multipart,
+    JSON without Powertools' quirks), and the headers it reads (Idempotency-Key: app/web/retries.py)."""
+    declared: dict[str, Any] = {_KEY: idempotency_key, _IF_MATCH: if_match}
+    if body is not None:
+        declared[_BODY] = {media_type: body.model_json_schema()}
+    return declared
+
+
 class DocumentedResolver(APIGatewayRestResolver):
     """The REST resolver, its generated document adjusted to what the API really does.
 
-    - the bodies of /upload and /uploads, which the routes read themselves
-      (app/web/requests.py: strict multipart, JSON without Powertools' quirks),
-      are added from their models;
+    - what a route reads itself (`reads`) is documented from its declaration: its body from
+      its model, and the Idempotency-Key and If-Match headers;
     - Powertools' 422 answers are removed and its 500 for a response that breaks
       its model is described by ErrorBody: validation errors here are 400s, and
       every error has this API's own format (app/web/resolver.py);
@@ -141,29 +160,25 @@ class DocumentedResolver(APIGatewayRestResolver):
         for path, path_item in (schema.paths or {}).items():
             for operation in (path_item.get, path_item.post, path_item.patch, path_item.delete):
                 if operation is not None and operation.responses:
+                    _declared(operation)
                     if getattr(operation.responses.get(422), "description", None) != _ERRORS[422]:
                         operation.responses.pop(422, None)  # Powertools' own, never answered here
-                    else:
-                        operation.parameters = [*(operation.parameters or []), IDEMPOTENCY_KEY]
                     operation.responses[500] = _V1_SERVER_ERROR if path.startswith("/v1/") else _SERVER_ERROR
-                    if 412 in operation.responses:  # the route reads If-Match itself
-                        operation.parameters = [*(operation.parameters or []), IF_MATCH]
         if schema.components and schema.components.schemas:
             for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
                 schema.components.schemas.pop(name, None)
-        for path, media_type, body in (
-            ("/upload", "multipart/form-data", UploadRequest.model_json_schema()),
-            ("/uploads", "application/json", DirectUploadRequest.model_json_schema()),
-            ("/v1/images", "application/json", V1UploadRequest.model_json_schema()),
-            ("/images/delete", "application/json", BatchDeleteRequest.model_json_schema()),
-            ("/images/{image_id}", "application/json", ImageEdit.model_json_schema()),
-        ):
-            path_item = (schema.paths or {}).get(path)
-            operation = None if path_item is None else path_item.post or path_item.patch
-            if operation is not None:
-                content = {media_type: MediaType.model_validate({"schema": Schema.model_validate(body)})}
-                operation.requestBody = RequestBody(required=True, content=content)
         return schema
+
+
+def _declared(operation: Operation) -> None:
+    """Turn a route's `reads` declaration into its parameters and request body."""
+    declared = operation.model_extra or {}
+    headers = [IDEMPOTENCY_KEY] * bool(declared.pop(_KEY, False)) + [IF_MATCH] * bool(declared.pop(_IF_MATCH, False))
+    if headers:
+        operation.parameters = [*(operation.parameters or []), *headers]
+    for media_type, body in declared.pop(_BODY, {}).items():
+        content = {media_type: MediaType.model_validate({"schema": Schema.model_validate(body)})}
+        operation.requestBody = RequestBody(required=True, content=content)
 
 
 def document(app: APIGatewayRestResolver) -> str:

@@ -22,24 +22,29 @@ router = APIGatewayRouter()
     "/uploads",
     summary="Start a direct upload to S3 (large files): returns a presigned POST",
     responses=openapi.responses(201, DirectUploadResult, 400, 401, 403, 409, 413, 415, 422),
+    openapi_extensions=openapi.reads(DirectUploadRequest, idempotency_key=True),
 )
 def start_upload() -> Response[DirectUploadResult]:
     request = requests.json_body(router.current_event, DirectUploadRequest)
     caller = auth.caller(router)
     user = access.uploader(caller, request.user)
-
-    def answer(image_id: str | None) -> Response[DirectUploadResult]:
-        row, post, expires_in = direct_uploads.start_direct_upload(
-            ImageStore(), user, request.description, request.filename, request.content_type, request.size,
-            request.tags, image_id,
-        )  # fmt: skip
-        result = DirectUploadResult(id=row["id"], upload=PresignedPost(**post), expires_in=expires_in)
-        headers = {"Location": f"view/{row['id']}"}
-        return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, result, headers)
-
-    # Replayed only while its form is valid; later, a retry runs again and is given a new form.
     fields = {**request.model_dump(mode="json"), "user": user}
-    return retries.once(router, caller, fields, answer, get_settings().direct_upload_expires_in, makes_image=True)
+    return _start(router, caller, fields, user=user, request=request)
+
+
+def _form_lifetime() -> int:
+    return get_settings().direct_upload_expires_in
+
+
+# Replayed only while its form is valid; later, a retry runs again and is given a new form.
+@retries.idempotent(makes_image=True, remember_for=_form_lifetime)
+def _start(*, image_id: str | None, user: str, request: DirectUploadRequest) -> Response[DirectUploadResult]:
+    row, post, expires_in = direct_uploads.start_direct_upload(
+        ImageStore(), user, request.description, request.filename, request.content_type, request.size,
+        request.tags, image_id,
+    )  # fmt: skip
+    result = DirectUploadResult(id=row["id"], upload=PresignedPost(**post), expires_in=expires_in)
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, result, {"Location": f"view/{row['id']}"})
 
 
 @router.post(

@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from app.errors import ConflictError, NotFoundError
 from app.layout import READY
 from app.logic import access, deletes, images, listing, uploads
+from app.logic.access import Caller
 from app.logic.files import content_disposition
 from app.models import Redirect
 from app.settings import get_settings, is_binary_type
@@ -52,6 +53,7 @@ def serves(path: str) -> bool:
     "/v1/images",
     summary="Upload an image as base64 JSON",
     responses=openapi.responses(201, V1UploadResult, 400, 401, 403, 409, 422, error_model=openapi.V1_ERRORS),
+    openapi_extensions=openapi.reads(V1UploadRequest, idempotency_key=True),
 )
 def create_image() -> Response[V1UploadResult]:
     settings = get_settings()
@@ -60,17 +62,18 @@ def create_image() -> Response[V1UploadResult]:
     caller = auth.caller(router)
     user = access.uploader(caller, request.user_id, "user_id")
 
-    def answer(image_id: str | None) -> Response[V1UploadResult]:
-        row = uploads.store_upload(
-            ImageStore(), user, request.description or "", request.image_name, request.tags, data, image_id
-        )
-        body = V1UploadResult(**v1_fields(row))
-        # Relative to /v1/images, "images/<id>" is /v1/images/<id>, whatever prefix the stage adds.
-        headers = {"Location": f"images/{row['id']}"}
-        return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, headers)
-
     fields = {**request.model_dump(exclude={"file"}), "user_id": user, "file": retries.fingerprint(data)}
-    return retries.once(router, caller, fields, answer, makes_image=True)
+    return _create(router, caller, fields, user=user, request=request, data=data)
+
+
+@retries.idempotent(makes_image=True)
+def _create(*, image_id: str | None, user: str, request: V1UploadRequest, data: bytes) -> Response[V1UploadResult]:
+    row = uploads.store_upload(
+        ImageStore(), user, request.description or "", request.image_name, request.tags, data, image_id
+    )
+    body = V1UploadResult(**v1_fields(row))
+    # Relative to /v1/images, "images/<id>" is /v1/images/<id>, whatever prefix the stage adds.
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, {"Location": f"images/{row['id']}"})
 
 
 @router.get(
@@ -153,15 +156,17 @@ router.get(
     "/v1/images/<image_id>",
     summary="Delete an image",
     responses=openapi.responses(200, V1DeleteResult, 400, 401, 403, 404, 409, 422, error_model=openapi.V1_ERRORS),
+    openapi_extensions=openapi.reads(idempotency_key=True),
 )
 def delete_image(image_id: str) -> Response[V1DeleteResult]:
     caller = auth.caller(router)
+    return _delete(router, caller, {"id": image_id}, image_id=image_id, caller=caller)
 
-    def answer(_: str | None) -> Response[V1DeleteResult]:
-        row = deletes.delete_image(ImageStore(), image_id, caller)
-        return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, V1DeleteResult(image_id=row["id"]))
 
-    return retries.once(router, caller, {"id": image_id}, answer)
+@retries.idempotent()
+def _delete(*, image_id: str, caller: Caller) -> Response[V1DeleteResult]:
+    row = deletes.delete_image(ImageStore(), image_id, caller)
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, V1DeleteResult(image_id=row["id"]))
 
 
 def v1_fields(row: dict[str, Any]) -> dict[str, Any]:
