@@ -423,14 +423,14 @@ def calls_on_localstack() -> dict[str, Any]:
     """What LocalStack itself takes to answer each kind of call the routes make, from this process:
     a route's time over the floor is mostly its sequential calls (docs/capacity.md) times these."""
     from app import storage
-    from app.logic.images import new_row, with_status
+    from app.logic.images import NewImage, new_row, with_status
     from app.settings import get_settings
 
     repeat = 15 if SHORT else 40
     with localstack_tables(1):
         fill(150, 0)
         settings, s3, dynamodb = get_settings(), storage.s3_client(), storage.dynamodb_client()
-        row = storage.to_item(with_status(new_row("bench", "", "a.png", [], "ready"), "ready"))
+        row = storage.to_item(with_status(new_row(NewImage("bench", "", "a.png", []), "ready"), "ready"))
         key = {"id": row["id"]}
         dynamodb.put_item(TableName=settings.table, Item=row)
         query: dict[str, Any] = {

@@ -34,7 +34,7 @@ from typing import Any
 from app import layout
 from app.errors import ConflictError, NotFoundError, NotUploadedError
 from app.layout import DELETING, PENDING, READY, REJECTED
-from app.logic import deletes, direct_uploads, images, listing, uploads
+from app.logic import deletes, direct_uploads, image_bytes, images, listing
 from app.setting_rules import ConfigError
 from app.settings import get_settings
 from app.storage import ImageStore
@@ -165,7 +165,7 @@ def _remake_thumbnail(store: ImageStore, image_id: str) -> str:
     data = store.read_object(row["key"]) if row else None
     if row is None or data is None:
         return "gone meanwhile"
-    decoded = uploads.decode(data)
+    decoded = image_bytes.decode(data)
     store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, image_id)
     return "made the thumbnail again"
 

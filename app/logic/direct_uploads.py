@@ -43,8 +43,7 @@ from app.layout import DELETING, PENDING, READY, REJECTED
 from app.logic import access
 from app.logic.access import ANYONE, Caller
 from app.logic.files import ACCEPTED_TYPES, SNIFF_BYTES, sniff
-from app.logic.images import get_visible, new_row, with_image, with_status
-from app.logic.uploads import (
+from app.logic.image_bytes import (
     count_upload,
     decode,
     delete_objects_quietly,
@@ -53,6 +52,7 @@ from app.logic.uploads import (
     repeated,
     stored_bytes,
 )
+from app.logic.images import NewImage, get_visible, new_row, with_image, with_status
 from app.observability import logger
 from app.settings import get_settings
 from app.storage import ImageStore, RowExistsError
@@ -64,14 +64,7 @@ NOT_AN_IMAGE = f"not a {ACCEPTED_NAMES} file"
 
 
 def start_direct_upload(
-    store: ImageStore,
-    user: str,
-    description: str,
-    filename: str,
-    content_type: str,
-    size: int,
-    tags: list[str],
-    image_id: str | None = None,
+    store: ImageStore, image: NewImage, *, content_type: str, size: int, image_id: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any], int]:
     """A `pending` row and a presigned POST for its file: (row, {"url", "fields"}, expires_in).
     `image_id`: as for uploads.store_upload, a retried request's row is answered with a new form."""
@@ -80,7 +73,7 @@ def start_direct_upload(
         raise rejection(NotAnImageError.code, f"content_type must be one of {', '.join(ACCEPTED_TYPES)}")
     if size > settings.max_direct_upload_bytes:
         raise FileTooLargeError(f"size is larger than {settings.max_direct_upload_bytes} bytes")
-    row = {**new_row(user, description, filename, tags, PENDING, image_id), "content_type": content_type}
+    row = {**new_row(image, PENDING, image_id), "content_type": content_type}
     row["size"] = size
     try:
         store.put_new_row(row)
@@ -146,7 +139,9 @@ def _make_ready(store: ImageStore, row: dict[str, Any], data: bytes, decoded: De
     # holds by now: the form stays valid for 15 minutes, and a client may post again meanwhile.
     store.put_object(ready["key"], data, ready["content_type"], row["id"], digest)
     store.put_object(ready["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"])
-    replaced, holder = hold_bytes(store, ready, lambda stale_owner: store.replace_row(row, ready, stale_owner))
+    replaced, holder = hold_bytes(
+        store, ready, lambda written, stale_owner: store.replace_row(row, written, stale_owner)
+    )
     if holder is not None:  # the same bytes won a race meanwhile
         delete_objects_quietly(store, ready)
         return _reject_duplicate(store, row, holder["id"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app import layout
@@ -44,22 +45,30 @@ def with_status(row: dict[str, Any], status: str) -> dict[str, Any]:
     return changed
 
 
-def new_row(
-    user: str, description: str, original_name: str | None, tags: list[str], status: str, image_id: str | None = None
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NewImage:
+    """What an uploader says of a new image, whichever way it comes: whose, its words, its file's name."""
+
+    user: str
+    description: str
+    original_name: str | None
+    tags: list[str]
+
+
+def new_row(image: NewImage, status: str, image_id: str | None = None) -> dict[str, Any]:
     """A row for a new image: who, what, when; the bytes are described by `with_image`. Its id is
     a new one, or `image_id`: the one a keyed request makes (id_for_request)."""
     image_id = image_id or str(uuid.uuid4())
     created_ms = now_ms()
-    name = clean_original_name(original_name) or image_id
+    name = clean_original_name(image.original_name) or image_id
     row = {
         "id": image_id,
         "key": layout.incoming_key(image_id),
-        "user": user,
-        "description": description,
+        "user": image.user,
+        "description": image.description,
         "original_name": name,
         "name_search": name.casefold(),  # what ?name_contains= matches, case-insensitively
-        "tags": tags,
+        "tags": image.tags,
         "created_at": created_ms // 1000,
         "sort_key": layout.sort_key(created_ms, image_id),
     }

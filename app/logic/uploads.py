@@ -1,6 +1,7 @@
 """Uploads through the API (multipart or JSON): checked, then stored with their thumbnail and row.
 
-What is stored is the upload without its metadata (stored_bytes). The order of
+What is stored is the upload without its metadata (image_bytes.py, which direct
+uploads share: the bytes kept, their claim, clean-up). The order of
 writes, and what a failure between two of them leaves: the
 image and its thumbnail first (at once), then the row with its tag items and,
 for the first image of its user with these bytes, the content item that says
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from app import layout
 from app.errors import (
@@ -31,26 +32,12 @@ from app.errors import (
 from app.imaging.limits import RefusedError
 from app.layout import DELETING, READY
 from app.logic.files import SNIFF_BYTES, sniff
-from app.logic.images import new_row, object_keys, with_image
-from app.observability import logger, metrics
-from app.settings import get_settings
-from app.storage import ContentTakenError, ImageStore, RowExistsError, in_parallel
-
-if TYPE_CHECKING:
-    from app.imaging.decode import Decoded
-
-T = TypeVar("T")
+from app.logic.image_bytes import count_upload, decode, delete_objects_quietly, hold_bytes, repeated, stored_bytes
+from app.logic.images import NewImage, new_row, with_image
+from app.storage import ImageStore, RowExistsError, in_parallel
 
 
-def store_upload(
-    store: ImageStore,
-    user: str,
-    description: str,
-    original_name: str | None,
-    tags: list[str],
-    data: bytes,
-    image_id: str | None = None,
-) -> dict[str, Any]:
+def store_upload(store: ImageStore, image: NewImage, data: bytes, image_id: str | None = None) -> dict[str, Any]:
     """Check the bytes are an image, store it, its thumbnail and its row; the row is returned.
 
     The first image of a user with these bytes holds them (its content item). Another upload
@@ -61,7 +48,7 @@ def store_upload(
     `image_id` is the id a keyed request makes (images.id_for_request): when that row exists, an
     earlier attempt of the same request stored this very image, and it is returned.
     """
-    row = new_row(user, description, original_name, tags, READY, image_id)
+    row = new_row(image, READY, image_id)
     if not data:
         raise InvalidInputError("file is empty", "EMPTY_FILE")
     kind = sniff(data[:SNIFF_BYTES])
@@ -72,7 +59,7 @@ def store_upload(
     except RefusedError as exc:
         raise rejection(exc.code, str(exc)) from exc
     digest = hashlib.sha256(data).digest()
-    content = layout.content_id(user, digest.hex())
+    content = layout.content_id(image.user, digest.hex())
     holder = repeated(store, content)  # a repeat is refused before any decoding or writing
     if holder is not None and holder["id"] == image_id:
         return _stored_before(store, row)
@@ -91,7 +78,7 @@ def store_upload(
                 lambda: store.put_object(row["thumbnail_key"], decoded.thumbnail, decoded.thumbnail_type, row["id"]),
             ]
         )
-        _, holder = hold_bytes(store, row, lambda stale_owner: store.put_new_row(row, stale_owner))
+        _, holder = hold_bytes(store, row, store.put_new_row)
         if holder is not None:  # the same bytes won a race meanwhile: this one goes
             raise DuplicateImageError(holder["id"], holder)
     except RowExistsError:  # the same request, stored by an attempt that died before its answer was kept
@@ -124,80 +111,3 @@ def _stored_before(store: ImageStore, row: dict[str, Any]) -> dict[str, Any]:
         delete_objects_quietly(store, row)
         raise ConflictError("this request's image was deleted; send a new Idempotency-Key", "DELETED")
     return stored
-
-
-def _content_holder(store: ImageStore, content: str) -> tuple[dict[str, Any] | None, str | None]:
-    """(the row of the live image holding these bytes, or None; the id of the image that held them
-    but is gone or going, or None)."""
-    owner = store.content_owner(content)
-    if owner is None:
-        return None, None
-    held_by = store.get_row(owner)
-    if held_by is None or held_by["status"] == DELETING:  # a delete that has not finished, or crashed
-        return None, owner
-    return held_by, None
-
-
-def repeated(store: ImageStore, content: str) -> dict[str, Any] | None:
-    """The live image that holds these bytes, where a repeat is not stored (ALLOW_DUPLICATES is not
-    set), else None: the read that finds a repeat before anything is decoded or written."""
-    return None if get_settings().allow_duplicates else _content_holder(store, content)[0]
-
-
-def hold_bytes(
-    store: ImageStore, row: dict[str, Any], write: Callable[[str | None], T]
-) -> tuple[T | None, dict[str, Any] | None]:
-    """Run `write(stale_owner)`, a write of `row` that claims its bytes (`content_id`) for its user:
-    (what it returned, None), or (None, the row of the live image that holds them instead), nothing
-    written. The condition on the content item decides, not a read before it: a first upload costs one
-    write, and a race has one winner. `stale_owner` is an image found gone or being deleted, whose claim
-    the write may take over. With ALLOW_DUPLICATES a repeat is written as a second image instead:
-    `row` loses its claim (the holder keeps the bytes) and is written without it."""
-    stale_owner = None
-    for _ in range(3):
-        try:
-            return write(stale_owner), None
-        except ContentTakenError:
-            holder, stale_owner = _content_holder(store, row["content_id"])
-            if holder is not None and not get_settings().allow_duplicates:
-                return None, holder
-            if holder is not None:
-                row.pop("content_id")
-                return write(None), None
-    raise ConflictError("the same bytes kept changing hands while this upload was stored; retry")
-
-
-def stored_bytes(data: bytes, kind: str) -> bytes:
-    """What is kept of an uploaded image: its metadata (GPS, camera, XMP, comments) removed without
-    re-encoding (app/imaging/strip.py), unless STRIP_METADATA=false keeps the original as it came.
-    The row's sha256 and size describe these bytes. RefusedError for a file whose structure is broken."""
-    if not get_settings().strip_metadata:
-        return data
-    from app.imaging.strip import strip_metadata
-
-    return strip_metadata(data, kind)
-
-
-def decode(data: bytes) -> Decoded:
-    """Decode with Pillow, imported here rather than at cold start; RefusedError says why not."""
-    from app.imaging.decode import decode as decode_with_pillow
-
-    return decode_with_pillow(data)
-
-
-def count_upload(size: int) -> None:
-    metrics.add_metric(name="ImagesUploaded", unit="Count", value=1)
-    metrics.add_metric(name="UploadedBytes", unit="Bytes", value=size)
-
-
-def delete_objects_quietly(store: ImageStore, row: dict[str, Any]) -> None:
-    for key in object_keys(row):
-        delete_quietly(store, key)
-
-
-def delete_quietly(store: ImageStore, key: str) -> None:
-    """Clean-up whose failure must not fail the request: reconciliation removes what is left."""
-    try:
-        store.delete_object(key)
-    except Exception:
-        logger.exception("could not delete an object; reconciliation will", extra={"key": key})

@@ -23,8 +23,8 @@ from app.imaging.limits import RefusedError
 from app.layout import READY
 from app.logic.access import ANYONE, Caller
 from app.logic.files import TYPES, VARIANT_FORMATS
+from app.logic.image_bytes import delete_quietly
 from app.logic.images import get_visible
-from app.logic.uploads import delete_quietly
 from app.observability import metrics
 from app.settings import get_settings
 from app.storage import ImageStore

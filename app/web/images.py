@@ -56,11 +56,8 @@ def upload() -> Response[UploadResult]:
 
 @retries.idempotent(makes_image=True)
 def _store(*, image_id: str | None, user: str, form: UploadForm, file: Part) -> Response[UploadResult]:
-    row, duplicate = uploads.or_existing(
-        lambda: uploads.store_upload(
-            ImageStore(), user, form.description, file.filename, form.tags, file.data, image_id=image_id
-        )
-    )
+    image = images.NewImage(user, form.description, file.filename, form.tags)
+    row, duplicate = uploads.or_existing(lambda: uploads.store_upload(ImageStore(), image, file.data, image_id))
     body = UploadResult(bucket=get_settings().bucket, **row, duplicate=duplicate)
     if duplicate:  # nothing new was made: 200 and the image that has these bytes
         body.message = "Already stored: this user uploaded these bytes before"

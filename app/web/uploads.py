@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from app.layout import REJECTED
 from app.logic import access, direct_uploads
+from app.logic.images import NewImage
 from app.models import CompletedUpload, DirectUploadRequest, DirectUploadResult, PresignedPost
 from app.settings import get_settings
 from app.storage import ImageStore
@@ -39,10 +40,10 @@ def _form_lifetime() -> int:
 # Replayed only while its form is valid; later, a retry runs again and is given a new form.
 @retries.idempotent(makes_image=True, remember_for=_form_lifetime)
 def _start(*, image_id: str | None, user: str, request: DirectUploadRequest) -> Response[DirectUploadResult]:
+    image = NewImage(user, request.description, request.filename, request.tags)
     row, post, expires_in = direct_uploads.start_direct_upload(
-        ImageStore(), user, request.description, request.filename, request.content_type, request.size,
-        request.tags, image_id,
-    )  # fmt: skip
+        ImageStore(), image, content_type=request.content_type, size=request.size, image_id=image_id
+    )
     result = DirectUploadResult(id=row["id"], upload=PresignedPost(**post), expires_in=expires_in)
     return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, result, {"Location": f"view/{row['id']}"})
 

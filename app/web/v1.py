@@ -68,9 +68,8 @@ def create_image() -> Response[V1UploadResult]:
 
 @retries.idempotent(makes_image=True)
 def _create(*, image_id: str | None, user: str, request: V1UploadRequest, data: bytes) -> Response[V1UploadResult]:
-    row = uploads.store_upload(
-        ImageStore(), user, request.description or "", request.image_name, request.tags, data, image_id
-    )
+    image = images.NewImage(user, request.description or "", request.image_name, request.tags)
+    row = uploads.store_upload(ImageStore(), image, data, image_id)
     body = V1UploadResult(**v1_fields(row))
     # Relative to /v1/images, "images/<id>" is /v1/images/<id>, whatever prefix the stage adds.
     return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body, {"Location": f"images/{row['id']}"})

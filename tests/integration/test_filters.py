@@ -57,7 +57,9 @@ def gallery(aws: dict[str, Any]) -> list[dict[str, Any]]:
             tags = UploadForm(user="x", tags=[TAGS[i % 5], TAGS[(i * 7) % 5], TAGS[(i // 3) % 5]][: 1 + i % 3]).tags
             name = f"{'CAT' if i % 4 == 0 else 'dog'}-photo-{i:03d}.png"
             png = image_bytes("PNG", (2, 2), (i % 256, i // 256, 7))  # distinct bytes: 300 images, not repeats
-            rows.append(uploads.store_upload(storage.ImageStore(), USERS[i % 3], f"n{i}", name, tags, png))
+            rows.append(
+                uploads.store_upload(storage.ImageStore(), images.NewImage(USERS[i % 3], f"n{i}", name, tags), png)
+            )
     return rows
 
 

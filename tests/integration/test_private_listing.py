@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from app import layout, storage
-from app.logic.images import new_row
+from app.logic.images import NewImage, new_row
 from app.settings import get_settings
 from app.storage import ImageStore, to_item
 from tests.curl_form import curl_form
@@ -36,7 +36,7 @@ def hide_images_of(aws: dict[str, Any], user: str, tag: str, count: int) -> None
     store, dynamodb = ImageStore(), aws["dynamodb"]
     requests = []
     for n in range(count):
-        row = new_row(user, f"hidden {n}", "secret.png", [tag], layout.READY)
+        row = new_row(NewImage(user, f"hidden {n}", "secret.png", [tag]), layout.READY)
         row |= {"key": layout.image_key(row["id"], "png"), "content_type": "image/png", "size": 1, "sha256": "0" * 64}
         row |= {"width": 1, "height": 1, "thumbnail_key": layout.thumbnail_key(row["id"], "webp")}
         requests += [{store.table: to_item(row)}, *({store.tags_table: to_item(item)} for item in store.tag_items(row))]
