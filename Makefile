@@ -14,7 +14,7 @@ N ?= 50
 # Docker usable (engine running), or only a client / nothing at all?
 HAVE_DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending seed bench soak lint format openapi lock audit clean
+.PHONY: help venv test unit integration e2e e2e-local run dev localstack deploy down logs deploy-stack delete-stack e2e-stack deploy-aws delete-aws template token ls-api inspect reconcile migrate pending seed bench soak lint format openapi docs lock audit clean
 
 help: ## List the commands
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -98,7 +98,7 @@ template: $(VENV)/.installed ## Regenerate template.yaml from the code (a test f
 token: $(VENV)/.installed ## Print a dev issuer's bearer token for AUTH=jwt: make -s token USER=alice [ADMIN=1]
 	@$(BIN)/python -m deploy.dev_issuer token "$(USER)" $(if $(filter 1,$(ADMIN)),--admin)
 
-ls-api: $(VENV)/.installed ## Print the running API's id, base URLs and key as shell variables: eval "$$(make -s ls-api)"
+ls-api: $(VENV)/.installed ## Print the running API's id, base URLs and key as shell variables: eval "$(make -s ls-api)"
 	@$(BIN)/python -m deploy.endpoints
 
 inspect: $(VENV)/.installed ## Show the bucket and the table of whatever runs: the local server, else LocalStack
@@ -139,6 +139,10 @@ format: $(VENV)/.installed ## Apply ruff's fixes and formatting
 
 openapi: $(VENV)/.installed ## Regenerate openapi.json from the code (a test fails when it is stale)
 	$(BIN)/python -m app.web.resolver > openapi.json
+
+# The site's pages are docs/*.md; docs/hooks.py fills in the settings table and the benchmark's figures.
+docs: $(VENV)/.installed ## Build the documentation site with --strict into build/site (broken links fail)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 # The Lambda's lock is resolved for its runtime (python3.12, manylinux), not for this host; each lock
 # has the hashes of every file of a version, so arm64 installs from it too. uv keeps the versions

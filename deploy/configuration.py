@@ -1,7 +1,8 @@
 """The settings table of app/settings.py, turned into what the other parts need (standard library only).
 
-    python -m deploy.configuration table                  the README's configuration table (Markdown)
-    python -m deploy.configuration write README.md        rewrite that table in the file, between its markers
+    python -m deploy.configuration table                  the configuration table (Markdown), which the
+                                                          documentation's docs/hooks.py puts in
+                                                          docs/configuration.md at every build
     python -m deploy.configuration check-parameters "CURRENT" NAME=VALUE ...
                                                           deploy/stack.sh: refuse bad template parameters
                                                           (CURRENT: the stack's parameters now, "K=V K=V")
@@ -17,13 +18,11 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from app.setting_rules import ConfigError, Setting
 from app.settings import SETTINGS, default_text, load
 
-BEGIN, END = "<!-- settings: begin (python -m deploy.configuration write README.md) -->", "<!-- settings: end -->"
 # The template's own issuer when Auth=jwt (its Cognito user pool), for the rules between settings.
 TEMPLATE_ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/the-stacks-user-pool"
 
@@ -92,21 +91,10 @@ def markdown_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(path: Path) -> bool:
-    """Put the table between the markers of `path`; True when that changed the file."""
-    text = path.read_text()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    updated = f"{text[:start]}\n{markdown_table()}{text[end:]}"
-    path.write_text(updated)
-    return updated != text
-
-
 def main(argv: list[str]) -> int:
     command, args = (argv[0], argv[1:]) if argv else ("", [])
     if command == "table" and not args:
         print(markdown_table(), end="")
-    elif command == "write" and len(args) == 1:
-        write(Path(args[0]))
     elif command == "check-parameters" and args:
         from deploy.template import parameters
 
