@@ -35,9 +35,6 @@ README_MARKER = re.compile(r"<!-- README: (?P<heading>#+ [^\n]*?) -->")
 NO_RESULTS = "No benchmark results recorded yet: run `make bench`."
 MIB = 1024 * 1024
 
-if str(ROOT) not in sys.path:  # mkdocs runs from .venv/bin: the repository's packages are not on the path
-    sys.path.insert(0, str(ROOT))
-
 
 def on_page_markdown(markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str:
     """MkDocs' event for a page's Markdown before it is rendered: every marker filled in."""
@@ -45,6 +42,10 @@ def on_page_markdown(markdown: str, /, *, page: Page, config: MkDocsConfig, file
 
 
 def render(markdown: str) -> str:
+    # mkdocs puts docs/ on the path only while it imports this file: the repository's packages
+    # (deploy.configuration) are found by adding its root when a page needs them.
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
     if SETTINGS_MARKER in markdown:
         from deploy.configuration import markdown_table
 
@@ -226,8 +227,9 @@ def hostile_images(hostile: dict[str, Any] | None) -> str:
     ]
     for name, worst in hostile.items():
         if isinstance(worst, dict):
+            label = name.removeprefix("worst ").replace("peak_mib", "memory").replace("seconds", "time")
             lines.append(
-                f"| {name.removeprefix('worst ').replace('peak_mib', 'memory').replace('seconds', 'time')} | `{worst['name']}` | {worst['bytes']:,} "
+                f"| {label} | `{worst['name']}` | {worst['bytes']:,} "
                 f"| {worst['status']} | {worst['peak_mib']} MiB | {worst['ms']:,} ms |"
             )
     return "\n".join(lines)

@@ -81,7 +81,7 @@ class Target:
         return self.request("POST", "/uploads", json=request)
 
     def post_to_s3(self, upload: dict[str, Any], path: str) -> CurlReply:
-        """The second step of a direct upload, as the README shows it: the form's fields, then the file."""
+        """The second step of a direct upload, as the API guide shows it: the form's fields, then the file."""
         fields = [arg for name, value in upload["fields"].items() for arg in ("--form-string", f"{name}={value}")]
         return self.curl(*fields, "-F", f"file=@{path}", path=upload["url"], with_key=False)
 
@@ -126,18 +126,18 @@ def environments(target: Target) -> Iterator[list[Target]]:
         yield [target, Target(second.base_url, target.aws_endpoint, target.api_key, s3_notifies=False)]
 
 
-def readme_block(heading: str) -> str:
-    """The first bash block under a README heading, as a user would copy it."""
-    text = (Path(__file__).parents[2] / "README.md").read_text()
+def doc_block(page: str, heading: str) -> str:
+    """The first bash block under a heading of the README or of a docs page, as a user would copy it."""
+    text = (Path(__file__).parents[2] / page).read_text()
     section = text[text.index(heading) :]
     return section.split("```bash\n", 1)[1].split("```", 1)[0]
 
 
-def run_readme(target: Target, *parts: str) -> subprocess.CompletedProcess[str]:
-    """README lines (readme_block's, and any of the test's own) run by bash from the repository's folder,
-    with BASE set to the target as a user sets it; the README's lines send no API key."""
+def run_doc_lines(target: Target, *parts: str) -> subprocess.CompletedProcess[str]:
+    """Documented lines (doc_block's, and any of the test's own) run by bash from the repository's folder,
+    with BASE set to the target as a user sets it; the documented lines send no API key."""
     if target.api_key:
-        pytest.skip("the README's lines send no API key")
+        pytest.skip("the documented lines send no API key")
     script = "\n".join([f"BASE={target.base_url}", *parts])
     root = Path(__file__).parents[2]
     return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180, cwd=root)

@@ -47,3 +47,16 @@ def target() -> Iterator[Target]:
             yield Target(api.base_url, api.aws_endpoint, api.api_key, s3_notifies=False)
     except UnavailableError as exc:
         _unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def open_target(target: Target) -> Iterator[Target]:
+    """The target as the documented lines need it, without an API key: the target itself, or on the
+    local server a second server without one on the same storage (the lines send no key)."""
+    if target.api_key is None:
+        yield target
+        return
+    if not target.base_url.startswith("http://127.0.0.1:"):
+        pytest.skip("the documented lines send no API key, and this deployment wants one")
+    with local_server(storage=target.aws_endpoint) as api:
+        yield Target(api.base_url, target.aws_endpoint, None, s3_notifies=False)

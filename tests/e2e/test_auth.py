@@ -21,7 +21,7 @@ import requests
 
 from deploy import dev_issuer
 from localserver.launcher import local_server
-from tests.e2e.client import Target, readme_block
+from tests.e2e.client import Target, doc_block
 from tests.tokens import made_admin
 
 pytestmark = pytest.mark.e2e
@@ -151,7 +151,7 @@ def test_the_pages_and_how_to_sign_in_are_public(api: tuple[Target, str]) -> Non
 
 def test_the_readme_sign_in_commands_work_as_printed(api: tuple[Target, str]) -> None:
     target, visibility = api
-    script = readme_block("### Sign-in")
+    script = doc_block("docs/api.md", "### Sign-in")
     if os.environ.get("E2E_TARGET") == "local":  # make ls-api finds `make dev`'s server; here it is another
         assert script.startswith('eval "$(make -s ls-api)"')
         script = f"BASE={target.base_url}\n" + script.split("\n", 1)[1]

@@ -1,5 +1,5 @@
 """Managing a collection over HTTP: racing edits under If-Match, a batch delete, a user's repeated bytes,
-and the README's lines for each, as printed."""
+and the API guide's lines for each, as printed."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.client import Target, environments, readme_block, run_readme
+from tests.e2e.client import Target, doc_block, environments, run_doc_lines
 from tests.images import image_bytes
 
 pytestmark = pytest.mark.e2e
@@ -113,14 +113,14 @@ def complete(target: Target, image_id: str) -> requests.Response:
 
 def test_the_readme_edit_batch_and_duplicate_commands_work_as_printed(target: Target) -> None:
     lines = (
-        readme_block("**The same bytes again: the image you have.**"),
-        readme_block("### `GET` and `PATCH /images/{id}`"),
+        doc_block("docs/api.md", "**The same bytes again: the image you have.**"),
+        doc_block("docs/api.md", "### `GET` and `PATCH /images/{id}`"),
         'echo "ID=$ID"',
-        readme_block("### `POST /images/delete`"),
+        doc_block("docs/api.md", "### `POST /images/delete`"),
     )
 
     for _ in range(2):  # as a user may: the lines clean up after themselves, so they work again
-        result = run_readme(target, *lines)
+        result = run_doc_lines(target, *lines)
 
         assert result.returncode == 0, result.stderr
         duplicate, edited, refused, image_id, batch = result.stdout.splitlines()

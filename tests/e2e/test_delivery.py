@@ -10,7 +10,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.e2e.client import Target, readme_block, run_readme
+from tests.e2e.client import Target, doc_block, run_doc_lines
 from tests.images import image_bytes, location_of, photo_with_location, pixels, write
 
 pytestmark = pytest.mark.e2e
@@ -90,7 +90,12 @@ def test_etag_304_and_head_over_http(target: Target, tmp_path: Path) -> None:
 
 
 def test_the_readme_variant_and_caching_commands_work_as_printed(target: Target) -> None:
-    result = run_readme(target, readme_block("### `GET /images/{id}/variant`"), readme_block("### Caching"), "echo $ID")
+    result = run_doc_lines(
+        target,
+        doc_block("docs/api.md", "### `GET /images/{id}/variant`"),
+        doc_block("docs/api.md", "### Caching"),
+        "echo $ID",
+    )
 
     assert result.returncode == 0, result.stderr
     webp, avif, refused, not_modified, head, image_id = result.stdout.splitlines()

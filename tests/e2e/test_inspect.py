@@ -1,4 +1,4 @@
-"""`make inspect` (python -m ops.inspect): the README's awslocal commands against whichever store runs."""
+"""`make inspect` (python -m ops.inspect): the awslocal commands of the docs against whichever store runs."""
 
 from __future__ import annotations
 

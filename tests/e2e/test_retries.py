@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.client import Target, readme_block
+from tests.e2e.client import Target, doc_block
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
@@ -45,8 +45,8 @@ def test_a_retried_upload_and_delete_get_their_first_answers(target: Target) -> 
 
 def test_the_readme_retry_commands_work_as_printed(target: Target) -> None:
     if target.api_key:
-        pytest.skip("the README's retry lines send no API key")
-    script = f"BASE={target.base_url}\n" + readme_block("### Retries")
+        pytest.skip("the documented retry lines send no API key")
+    script = f"BASE={target.base_url}\n" + doc_block("docs/api.md", "### Retries")
 
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
 

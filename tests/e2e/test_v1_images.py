@@ -1,4 +1,4 @@
-"""/v1/images over HTTP, with curl as the README shows it: every rule of the JSON face, on the
+"""/v1/images over HTTP, with curl as the API guide shows it: every rule of the JSON face, on the
 local server and on LocalStack, and both faces sharing the same images."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.client import CurlReply, Target, readme_block
+from tests.e2e.client import CurlReply, Target, doc_block
 from tests.images import FORMATS, image_bytes, noisy_png, png_of_size, stored
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +52,7 @@ class V1:
         return dict(reply.json())
 
     def download(self, image_id: str, *args: str) -> tuple[CurlReply, bytes]:
-        """GET the image as the README does: `curl -H 'Accept: image/*' ... --output file`."""
+        """GET the image as the API guide does: `curl -H 'Accept: image/*' ... --output file`."""
         saved = self.tmp / f"{uuid.uuid4().hex}.bin"
         reply = self.target.curl("-H", "Accept: image/*", *args, path=f"/v1/images/{image_id}", output=saved)
         return reply, reply.body
@@ -263,7 +263,7 @@ def test_an_api_key_guards_this_face_too(v1: V1, target: Target) -> None:
 
 
 def test_the_readme_commands_work_as_printed(target: Target) -> None:
-    script = readme_block("### `/v1/images`")
+    script = doc_block("docs/api.md", "### `/v1/images`")
     deployed_by_deploy_sh = (
         not os.environ.get("BASE_URL") and os.environ.get("E2E_TARGET", "localstack") == "localstack"
     )

@@ -1,4 +1,4 @@
-"""app.imaging.limits: the cost of an image read from its headers, and the README that states the limits."""
+"""app.imaging.limits: the cost of an image read from its headers, and the API guide that states the limits."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from app.imaging.limits import MIB, Cost, OverLimitError
 from app.settings import Settings
 from tests import bombs
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
+GUIDE = (Path(__file__).parents[2] / "docs" / "api.md").read_text()  # its "Limits" section
 BUDGET = 384 * MIB
 
 
@@ -30,7 +30,7 @@ def test_the_budget_is_three_eighths_of_the_function_unless_set() -> None:
     assert Settings(memory_mb=1024, decode_budget_mb=100).decode_budget_bytes == 100 * MIB
 
 
-def test_the_readme_states_the_limits_the_code_enforces() -> None:
+def test_the_api_guide_states_the_limits_the_code_enforces() -> None:
     limits = image_limits.describe(BUDGET)
     for text in (
         f"**{limits['budget_mib']} MiB**",
@@ -41,7 +41,7 @@ def test_the_readme_states_the_limits_the_code_enforces() -> None:
         f"| animation (GIF, PNG, WebP) | {limits['frames']:,} frames, and {limits['frame_mpx']} Mpx",
         f"| EXIF, ICC profile, XMP | {limits['metadata_mib']} MiB each",
     ):
-        assert text in README, text
+        assert text in GUIDE, text
 
 
 def test_a_still_png_costs_two_buffers_and_a_row_pointer_each_row() -> None:
