@@ -116,7 +116,8 @@ class Settings:
 
     @property
     def stack_name(self) -> str:
-        """The CloudFormation stack deploy/stack.sh makes of template.yaml, unless its STACK names another."""
+        """The default name of the stack deploy/stack.sh makes of template.yaml (stack.sh's STACK variable, not
+        this property, picks another)."""
         return f"{SERVICE}-stack"
 
     @property
