@@ -187,7 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
                "`Active`: X-Ray traces of invocations and AWS calls; else the tracer is not even imported",
                passed=False, template_default="Active"),
     Setting.of("AUTH", "auth", Choice(AUTH_MODES), "Auth",
-               "who may call: anyone, holders of the API key, or signed-in users (README: Sign-in)"),
+               "who may call: anyone, holders of the API key, or signed-in users (docs/api.md: Sign-in)"),
     Setting.of("VISIBILITY", "visibility", Choice(VISIBILITIES), "Visibility",
                "`private`: signed-in users see only their own images, admins all (needs `AUTH=jwt`)"),
     Setting.of("JWT_ISSUER", "jwt_issuer", Url(secure=True), None,

@@ -14,7 +14,7 @@ as it was found. It reports, prints as a table and writes to build/soak.json:
 - the memory of each Lambda execution environment at its first and last
   invocation of the run, from the line the function logs per invocation
   (app/observability.py), and the growth, checked against MEMORY_GROWTH_BOUND_MIB
-  (exit 1 beyond it; the README says why that bound);
+  (exit 1 beyond it; docs/guarantees.md says why that bound);
 - the consistency check, `python -m ops.maintenance reconcile` (exit 1 unless clean).
 
 Target: the API deploy.sh made on LocalStack (found by its name, with its key);
@@ -58,7 +58,7 @@ PNG = (ROOT / "tests" / "data" / "sample.png").read_bytes()
 MIB = 1024 * 1024
 # An environment's resident memory may grow this much from its first invocation of the run to its
 # last before the soak calls it a leak. A new environment grows 20-55 MiB while it warms up (its
-# first image decode, S3 client, presigner, thread pool) and then stays flat: README, "make soak".
+# first image decode, S3 client, presigner, thread pool) and then stays flat: docs/guarantees.md, "Soak".
 MEMORY_GROWTH_BOUND_MIB = 96.0
 TAGS = ("soak-a", "soak-b", "soak-c")
 TIMEOUT = 60  # seconds: a request slower than this is an error, not a latency

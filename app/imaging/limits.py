@@ -148,7 +148,7 @@ def max_still_pixels(budget: int, buffers: int = 2) -> int:
 
 
 def describe(budget: int) -> dict[str, int]:
-    """The limits, in the units the README states them in."""
+    """The limits, in the units the API guide (docs/api.md) states them in."""
     return {
         "budget_mib": budget // MIB,
         "png_gif_mpx": max_still_pixels(budget) // 1_000_000,

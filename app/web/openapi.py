@@ -35,7 +35,7 @@ INFO: dict[str, Any] = {
     "version": "1.0.0",
     "description": "Images in S3, metadata in DynamoDB, one Lambda behind API Gateway. "
     'Every error is `{"error", "code", "request_id"}`; under /v1, `{"error", "message", "code", "request_id"}`.',
-    # How a caller proves who it is, by deployment (README: Sign-in): none, an API key, or a bearer token.
+    # How a caller proves who it is, by deployment (docs/api.md: Sign-in): none, an API key, or a bearer token.
     "security_schemes": {
         "bearerAuth": HTTPBearer(bearerFormat="JWT", description="AUTH=jwt: an ID token of the issuer"),
         "apiKey": APIKey.model_validate({"in": APIKeyIn.header, "name": "x-api-key", "description": "AUTH=api-key"}),
