@@ -312,7 +312,7 @@ fi
 # --- 6. how to use it ---
 if [ -n "$ENDPOINT" ]; then
   BASE_URL="$ENDPOINT/_aws/execute-api/$API_ID/$STAGE"
-  INSPECT="$AWS_CLI"
+  INSPECT=""   # make inspect finds LocalStack itself, in any shell
 else
   BASE_URL="https://$API_ID.execute-api.$REGION.amazonaws.com/$STAGE"
   INSPECT="aws"

@@ -21,7 +21,7 @@ deploy.sh, the local server and the Lambda reading the same source.
                              the least-privilege policy of the Lambda role
     binary-media-types       the REST API's binary media types, one per line
     public-paths             paths that need no API key, one per line
-    usage BASE_URL INSPECT [KEY_SOURCE]
+    usage BASE_URL AWS_CLI [KEY_SOURCE]
                              the curl and inspection commands printed after a deploy
     code-sha256 ZIP          the zip's digest as Lambda states a function's CodeSha256
 """
@@ -232,35 +232,49 @@ def provision(s3: Any, dynamodb: Any) -> None:
         dynamodb.update_time_to_live(**ttl)
 
 
-def usage(base_url: str, inspect: str, key_source: str = "") -> str:
-    """The commands to try a running API, printed by deploy.sh and by the local server alike.
+# The README's "Try it" block, but its BASE line: a test holds them equal, and usage() prints these.
+ID_OF = """python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'"""
+TRY_IT = (
+    """curl -s -w '\\n' -F user=alice -F description="first image" -F tags=demo -F file=@tests/data/sample.png"""
+    " $BASE/upload",
+    """curl -s -w '\\n' "$BASE/list?limit=10\"""",
+    f"ID=$(curl -s -F user=alice -F file=@tests/data/sample.png $BASE/upload | {ID_OF})",
+    "curl -s -w '\\n' $BASE/view/$ID",
+    """curl -s -L -o variant.webp "$BASE/images/$ID/variant?w=256&format=webp\"""",
+    """curl -s -w '\\n' "$BASE/v1/images?user_id=alice\"""",
+    "curl -s -w '\\n' -X DELETE $BASE/delete/$ID",
+)
+
+
+def usage(base_url: str, key_source: str = "", aws_cli: str = "") -> str:
+    """The commands to try a running API, printed by deploy.sh and by the local server alike: the
+    README's Try it (TRY_IT), with the credentials the deployment needs, and how to look inside.
 
     `key_source` is shell text that yields the API key (e.g. `$(cat build/api_key)`),
-    never the key itself, so that these lines can go to logs.
+    never the key itself, so that these lines can go to logs. `aws_cli` (on AWS: `aws`) prints the
+    two commands make inspect runs, for a deployment make inspect does not find (it looks for the
+    local server, else LocalStack).
     """
     settings = get_settings()
-    key = f"  KEY={key_source}\n" if key_source else ""
-    h = ' -H "x-api-key: $KEY"' if key_source else ""
-    if settings.auth == "jwt":  # signed-in users: a dev issuer's token for alice (README: Sign-in)
-        key += "  TOKEN=$(make -s token USER=alice)\n"
-        h += ' -H "Authorization: Bearer $TOKEN"'
-    id_of = """python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'"""
+    setup = [f"BASE={base_url}"]
+    headers = ""
+    if key_source:
+        setup.append(f"KEY={key_source}")
+        headers += ' -H "x-api-key: $KEY"'
+    if settings.auth == "jwt":  # signed-in users: a dev issuer's token for alice (docs/api.md: Sign-in)
+        setup.append("TOKEN=$(make -s token USER=alice)")
+        headers += ' -H "Authorization: Bearer $TOKEN"'
+    lines = [*setup, *(line.replace("curl -s", f"curl -s{headers}", 1) for line in TRY_IT)]
+    body = "".join(f"  {line}\n" for line in lines)
+    look = "  make inspect\n"
+    if aws_cli:
+        look = f"  {aws_cli} s3 ls s3://{settings.bucket} --recursive\n"
+        look += f"  {aws_cli} dynamodb scan --table-name {settings.table}\n"
     return f"""Try it (from the repository's folder; any {ACCEPTED_NAMES} works as the file):
-  BASE={base_url}
-{key}  curl -s{h} -F user=alice -F description="first image" -F tags=demo -F file=@tests/data/sample.png $BASE/upload
-  curl -s{h} "$BASE/list?limit=10"
-  ID=$(curl -s{h} -F user=alice -F file=@tests/data/sample.png $BASE/upload | {id_of})   # the same bytes: her image
-  curl -s{h} $BASE/view/$ID
-  curl -s{h} -L -o variant.webp "$BASE/images/$ID/variant?w=256&format=webp"   # a size and format (README)
-  curl -s{h} -X DELETE $BASE/delete/$ID
-  The same images as JSON (README: /v1/images):
-  curl -s{h} "$BASE/v1/images?user_id=alice"
-  Gallery: open $BASE/ in a browser. Docs: $BASE/swagger and $BASE/openapi.json
+{body}  Gallery: open $BASE/ in a browser. API: $BASE/swagger and $BASE/openapi.json
 
-Look inside (make inspect does both, against whichever store is running):
-  {inspect} s3 ls s3://{settings.bucket} --recursive
-  {inspect} dynamodb scan --table-name {settings.table}
-"""
+Look inside the bucket and the table (from the repository's folder, in any shell):
+{look}"""
 
 
 def code_sha256(zip_path: str) -> str:
@@ -309,8 +323,8 @@ def _run(argv: list[str]) -> int:
         print("\n".join(PUBLIC_PATHS))
     elif command == "binary-media-types":
         print("\n".join(BINARY_MEDIA_TYPES))
-    elif command == "usage" and len(args) in (2, 3):
-        print(usage(*args), end="")
+    elif command == "usage" and len(args) in (2, 3):  # BASE_URL AWS_CLI KEY_SOURCE (AWS_CLI "": make inspect)
+        print(usage(args[0], args[2] if len(args) == 3 else "", aws_cli=args[1]), end="")
     elif command == "code-sha256" and len(args) == 1:
         print(code_sha256(args[0]))
     else:

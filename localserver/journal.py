@@ -126,15 +126,22 @@ def moto_server(host: str, port: int) -> Any:
     from werkzeug.serving import make_server
 
     class Server(ThreadedMotoServer):
+        bind_error: OSError | None = None
+
         def _server_entry(self) -> None:  # moto's own, but for the wrapped application
             app = DomainDispatcherApplication(create_backend_app)
-            self._server = make_server(
-                self._ip_address,
-                self._port,
-                SerialWrites(app),
-                True,
-                request_handler=MotoRequestHandler,
-            )
+            try:
+                self._server = make_server(
+                    self._ip_address,
+                    self._port,
+                    SerialWrites(app),
+                    True,
+                    request_handler=MotoRequestHandler,
+                )
+            except (OSError, SystemExit) as exc:  # a busy port (werkzeug exits): told to start(), not waited for
+                self.bind_error = exc if isinstance(exc, OSError) else OSError(98, "the port is in use")
+                self._server_ready_event.set()
+                return
             self._server_ready_event.set()
             self._server.serve_forever()
 

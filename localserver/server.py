@@ -1,14 +1,15 @@
 """The same Lambda, served in-process: `python -m localserver` (`make dev`, and `make run` without Docker).
 
 HTTP goes through the API Gateway stand-in of gateway.py to `lambda_handler`.
-Storage is moto's server mode, started in this process on a free port with
+Storage is moto's server mode, started in this process on the API's port + 1 (3001: the
+same at every start, so that presigned URLs and printed lines stay valid), with
 the bucket and tables created by the same code as the tests
 (`deploy.resources.provision`), unless AWS_ENDPOINT_URL points at a running
 LocalStack or at AWS. What it stores is kept in DATA_DIR (.local-data/) and is
 there again after a restart (journal.py says how); --fresh (FRESH=1) keeps it in
 memory only. While it runs, build/local-server.json says where (for `make inspect`).
 
-    python -m localserver [--host 127.0.0.1] [--port 3000] [--aws-port 0] [--api-key KEY]
+    python -m localserver [--host 127.0.0.1] [--port 3000] [--aws-port 3001] [--api-key KEY]
                           [--data-dir .local-data] [--fresh]
     (or HOST, PORT, LOCAL_AWS_PORT, LOCAL_API_KEY, LOCAL_DATA_DIR, FRESH=1 in the environment)
 """
@@ -20,6 +21,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -56,8 +58,14 @@ def start_embedded_aws(host: str, port: int, data_dir: Path | None = None) -> tu
     for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
         os.environ.setdefault(name, value)
     os.environ.setdefault("AWS_REGION", "us-east-1")
+    if port:  # said in one line here, before werkzeug would print its own two about it
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds: TIME_WAIT is free
+            probe.bind((host, port))
     server = journal.moto_server(host, port)
     server.start()
+    if server.bind_error is not None:
+        raise server.bind_error
     bound_host, bound_port = server.get_host_and_port()
     endpoint = f"http://{bound_host}:{bound_port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
@@ -95,7 +103,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error(f"FRESH={fresh!r} must be 1 (memory only) or 0")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=port("PORT", "3000"))
-    parser.add_argument("--aws-port", type=int, default=port("LOCAL_AWS_PORT", "0"), help="embedded moto (0: any free)")
+    # The storage's port stays the same across restarts (presigned URLs name it): the API's port + 1.
+    parser.add_argument(
+        "--aws-port",
+        type=int,
+        default=port("LOCAL_AWS_PORT", "0") if os.environ.get("LOCAL_AWS_PORT") else None,
+        help="embedded moto (default: --port + 1; 0: any free)",
+    )
     parser.add_argument(
         "--api-key",
         default=os.environ.get("LOCAL_API_KEY") or None,
@@ -110,7 +124,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--fresh", action="store_true", default=fresh == "1", help="start empty and keep everything in memory only"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.aws_port is None:
+        args.aws_port = args.port + 1 if args.port else 0
+    return args
 
 
 def settings_problem() -> str | None:
@@ -158,6 +175,14 @@ def _serve(args: argparse.Namespace, streams: list[output.NeverBlocking]) -> int
     stop = _stop_signals()  # explicit: a shell that starts us in the background ignores SIGINT
     try:
         moto_server, backend = _storage(args.host, args.aws_port, None if args.fresh else Path(args.data_dir))
+    except OSError as exc:  # the storage's port is taken
+        print(
+            f"localserver: cannot start the embedded storage on {args.host}:{args.aws_port} ({exc.strerror}). "
+            "Choose another with --aws-port N or LOCAL_AWS_PORT=N (0: any free port).",
+            file=sys.stderr,
+        )
+        http.server_close()
+        return 2
     except journal.JournalInUseError as exc:
         print(f"localserver: {exc}. Stop it first, or start with --fresh or --data-dir DIR.", file=sys.stderr)
         http.server_close()
@@ -248,6 +273,5 @@ def _announce(base_url: str, backend: str, api_key: str | None, state: Path | No
         os.environ["LOCAL_API_KEY"] = api_key
         print("  every request needs the header x-api-key: $LOCAL_API_KEY", flush=True)
     print(flush=True)
-    inspect = f"DISABLE_DEPRECATION_NOTICE=1 AWS_ENDPOINT_URL={endpoint} awslocal"
-    print(usage(base_url, inspect, "$LOCAL_API_KEY" if api_key else ""), flush=True)
+    print(usage(base_url, "$LOCAL_API_KEY" if api_key else ""), flush=True)
     print("Ctrl-C stops it.", flush=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from deploy.resources import TRY_IT
 from localserver import journal
 from localserver.launcher import local_server
 from tests.crash_server import HEADER
@@ -29,7 +30,7 @@ def free_port() -> int:
 
 def start(port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "localserver", "--port", str(port), "--state=", "--fresh"],
+        [sys.executable, "-m", "localserver", "--port", str(port), "--aws-port=0", "--state=", "--fresh"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -65,14 +66,64 @@ def test_serves_refuses_a_busy_port_and_stops_cleanly_on_ctrl_c() -> None:
     assert server.returncode == 0
     assert f"Image API (local mode) on http://127.0.0.1:{port}" in out
     assert "in memory only" in out
-    assert "curl -s -F user=alice" in out
+    assert "\n  " + "\n  ".join(TRY_IT) + "\n" in out  # the README's Try it, as printed
+    assert "\n  make inspect\n" in out  # works in any shell from the repository's folder
+
+
+def test_the_storage_keeps_its_port_across_restarts_so_printed_lines_and_urls_stay_valid(tmp_path: Path) -> None:
+    """The embedded S3 listens on the API's port + 1 at every start (presigned URLs name it)."""
+    port = next(p for p in iter(free_port, 0) if p < 65535 and _free(p + 1))
+    state = tmp_path / "local-server.json"
+    endpoints = []
+    for _ in range(2):
+        server = subprocess.Popen(
+            [sys.executable, "-m", "localserver", "--port", str(port), f"--state={state}", "--fresh"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}")
+            endpoints.append(json.loads(state.read_text())["aws_endpoint"])
+            server.send_signal(signal.SIGTERM)
+            server.communicate(timeout=15)
+        finally:
+            server.kill()
+    assert endpoints == [f"http://127.0.0.1:{port + 1}"] * 2
+
+
+def test_a_busy_storage_port_is_refused_in_one_line() -> None:
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "localserver", "--port", str(port), "--aws-port", str(busy), "--state=", "--fresh"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"localserver: cannot start the embedded storage on 127.0.0.1:{busy}")
+    assert "--aws-port N or LOCAL_AWS_PORT=N" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def test_sigterm_twice_stops_quietly_and_the_state_file_says_where_it_ran(tmp_path: Path) -> None:
     """make forwards a SIGTERM of its own: the second signal must not break the stop with a traceback."""
     port, state = free_port(), tmp_path / "local-server.json"
     server = subprocess.Popen(
-        [sys.executable, "-m", "localserver", "--port", str(port), f"--state={state}", "--fresh"],
+        [sys.executable, "-m", "localserver", "--port", str(port), "--aws-port=0", f"--state={state}", "--fresh"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -135,8 +186,9 @@ def test_a_journal_keeps_its_whole_lines_up_to_any_damage(
 def test_a_second_server_on_the_same_data_is_refused(tmp_path: Path) -> None:
     with local_server(data_dir=tmp_path / "data"):
         port = free_port()
+        data_dir = f"--data-dir={tmp_path / 'data'}"
         second = subprocess.run(
-            [sys.executable, "-m", "localserver", "--port", str(port), "--state=", f"--data-dir={tmp_path / 'data'}"],
+            [sys.executable, "-m", "localserver", "--port", str(port), "--aws-port=0", "--state=", data_dir],
             capture_output=True,
             text=True,
             timeout=60,
