@@ -51,7 +51,7 @@ def png_of_size(total: int) -> bytes:
 
 
 def stored(data: bytes, kind: str = "png") -> bytes:
-    """What the service keeps of an upload (app/imaging/strip.py, STRIP_METADATA's default)."""
+    """What the service keeps of an upload (app/imaging/strip/, STRIP_METADATA's default)."""
     from app.imaging.strip import strip_metadata
 
     return strip_metadata(data, kind)

@@ -70,7 +70,7 @@ def hold_bytes(
 
 def stored_bytes(data: bytes, kind: str) -> bytes:
     """What is kept of an uploaded image: its metadata (GPS, camera, XMP, comments) removed without
-    re-encoding (app/imaging/strip.py), unless STRIP_METADATA=false keeps the original as it came.
+    re-encoding (app/imaging/strip/), unless STRIP_METADATA=false keeps the original as it came.
     The row's sha256 and size describe these bytes. RefusedError for a file whose structure is broken."""
     if not get_settings().strip_metadata:
         return data
