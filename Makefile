@@ -105,16 +105,16 @@ inspect: $(VENV)/.installed ## Show the bucket and the table of whatever runs: t
 	@$(BIN)/python -m ops.inspect
 
 # Maintenance runs against LocalStack unless AWS_ENDPOINT_URL (or real AWS credentials) say otherwise.
-MAINTENANCE := AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-$(LOCALSTACK_ENDPOINT)} AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} \
-	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} $(BIN)/python -m ops.maintenance
+# The store make inspect finds: AWS_ENDPOINT_URL, else the running local server, else LocalStack.
+MAINTENANCE := LOCALSTACK_ENDPOINT=$(LOCALSTACK_ENDPOINT) $(BIN)/python -m ops.maintenance --find-store
 
-reconcile: $(VENV)/.installed ## Compare bucket and table on LocalStack (FIX=1 repairs what it finds)
+reconcile: $(VENV)/.installed ## Compare bucket and table of whatever runs, as make inspect finds it (FIX=1 repairs)
 	$(MAINTENANCE) reconcile $(if $(FIX),--fix)
 
 migrate: $(VENV)/.installed ## Index every image and tag item: after an upgrade, or a change of LISTING_SHARDS (docs/capacity.md)
 	$(MAINTENANCE) migrate
 
-pending: $(VENV)/.installed ## Direct uploads pending for over a day on LocalStack (PURGE=1 deletes them)
+pending: $(VENV)/.installed ## Direct uploads pending for over a day, of whatever runs (PURGE=1 deletes them)
 	$(MAINTENANCE) pending $(if $(PURGE),--purge)
 
 seed: $(VENV)/.installed ## Upload N generated images (default 50) to whatever runs, through imgapi: make seed [N=50]

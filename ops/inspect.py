@@ -1,9 +1,8 @@
 """Look inside whichever store is running: `python -m ops.inspect` (`make inspect`).
 
-Runs the README's two commands, `awslocal s3 ls` and `awslocal dynamodb scan`,
-against AWS_ENDPOINT_URL if set, else the local server that build/local-server.json
-names (while it runs), else LocalStack; each command is printed first, as you
-would type it.
+Runs the two commands of docs/operations.md, `awslocal s3 ls` and `awslocal dynamodb scan`,
+against the store ops/target.py finds (AWS_ENDPOINT_URL, else the running local server, else
+LocalStack); each command is printed first, as you would type it.
 """
 
 from __future__ import annotations
@@ -14,23 +13,11 @@ import subprocess
 import sys
 
 from app.settings import get_settings
-from localserver.server import running_state
-
-LOCALSTACK = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
-
-
-def endpoint() -> tuple[str, str]:
-    """(where the store answers, what it is)."""
-    if os.environ.get("AWS_ENDPOINT_URL"):
-        return os.environ["AWS_ENDPOINT_URL"], "AWS_ENDPOINT_URL"
-    state = running_state()
-    if state is not None:
-        return state["aws_endpoint"], f"the local server at {state['base_url']}"
-    return LOCALSTACK, "LocalStack"
+from ops.target import store_endpoint
 
 
 def main() -> int:
-    url, what = endpoint()
+    url, what = store_endpoint()
     settings = get_settings()
     env = {**os.environ, "AWS_ENDPOINT_URL": url, "DISABLE_DEPRECATION_NOTICE": "1"}
     env.setdefault("AWS_ACCESS_KEY_ID", "test")

@@ -38,6 +38,7 @@ from app.logic import deletes, direct_uploads, image_bytes, images, listing
 from app.setting_rules import ConfigError
 from app.settings import get_settings
 from app.storage import ImageStore
+from ops.target import point_at_store, unreachable
 
 PAGE = 200
 FIELDS = ("id", "status", "key", "thumbnail_key", "sort_key", "created_at", "delete_until")
@@ -247,11 +248,17 @@ def refusing_bad_settings(prog: str, command: Callable[[], int]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return refusing_bad_settings("python -m ops.maintenance", lambda: _main(argv))
+    prog = "python -m ops.maintenance"
+    return unreachable(prog, lambda: refusing_bad_settings(prog, lambda: _main(argv)))
 
 
 def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.maintenance", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--find-store",
+        action="store_true",
+        help="without AWS_ENDPOINT_URL: the running local server, else LocalStack (as make inspect finds it)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("reconcile", help="compare bucket and table, and repair")
     check.add_argument("--fix", action="store_true", help="repair what it finds")
@@ -261,6 +268,9 @@ def _main(argv: list[str] | None) -> int:
     stale.add_argument("--purge", action="store_true", help="delete them")
     commands.add_parser("migrate", help="index every row and tag item (after an upgrade or a change of LISTING_SHARDS)")
     args = parser.parse_args(argv)
+    if args.find_store:
+        url, what = point_at_store()
+        print(f"# the store of {what}: {url}", file=sys.stderr)
     if args.command == "migrate":
         migrate()
         return 0
