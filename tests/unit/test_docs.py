@@ -35,7 +35,7 @@ VARIABLE = re.compile(r"(?<![\w$])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{3,})(?==|
 # Named by the pages, read by software that is not this repository's.
 OUTSIDE = {"AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "LOCALSTACK_AUTH_TOKEN", "PATH", "HOME"}
 # What a usage line asks the reader to fill in (`upload FILE...`).
-METAVARS = {"FILE", "ID", "TEXT", "DATE", "NAME", "KEY", "URL"}
+METAVARS = {"FILE", "ID", "TEXT", "DATE", "NAME", "KEY", "URL", "COMMAND"}
 
 
 def prose(page: Path) -> str:
