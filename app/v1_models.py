@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from app.models import Description, JsonTags, no_control_characters
 
 V1_USER_PATTERN = r"^[A-Za-z0-9_-]{3,50}$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 V1_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp", "avif", "heic", "heif")
 MAX_IMAGE_NAME = 255
 

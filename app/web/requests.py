@@ -15,6 +15,8 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel, ValidationError
 
 from app.errors import FileTooLargeError, InvalidInputError
+from app.models import TAG_FILTER_PATTERN, TAG_PATTERN, USER_PATTERN
+from app.v1_models import DATE_PATTERN, V1_USER_PATTERN
 from app.web import multipart
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -104,11 +106,32 @@ def invalid(errors: Sequence[Any], code: str | None = None) -> InvalidInputError
     return InvalidInputError(_message_of(errors), code or ("MISSING_FIELD" if missing else "INVALID_FIELD"))
 
 
+# What each pattern a field is checked against means, in words: pydantic's own message is the regex.
+PATTERN_WORDS = {
+    USER_PATTERN: "must be 1 to 64 letters, digits, '_', '.' or '-'",
+    TAG_PATTERN: "must be 1 to 50 lower-case letters, digits, '_', '.' or '-'",
+    TAG_FILTER_PATTERN: "must be 1 to 50 letters, digits, '_', '.' or '-'",
+    V1_USER_PATTERN: "must be 3 to 50 letters, digits, '_' or '-'",
+    DATE_PATTERN: "must be a date as YYYY-MM-DD",
+}
+# Pydantic's messages that speak of Python's types rather than of what to send.
+TYPE_WORDS = {
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text",
+}
+
+
 def _message_of(errors: Sequence[Any]) -> str:
     def one(error: Any) -> str:
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
         name = ".".join(location).replace("from_", "from") or "request"
-        return f"{name}: {error.get('msg', 'is invalid')}"
+        kind = error.get("type")
+        if kind == "string_pattern_mismatch":
+            words = PATTERN_WORDS.get(str((error.get("ctx") or {}).get("pattern")), "is not in the form it must have")
+            return f"{name}: {words}"
+        return f"{name}: {TYPE_WORDS.get(kind) or error.get('msg', 'is invalid')}"
 
     return "; ".join(one(error) for error in errors)
 

@@ -28,6 +28,7 @@ from app.models import Redirect
 from app.settings import get_settings, is_binary_type
 from app.storage import ImageStore
 from app.v1_models import (
+    DATE_PATTERN,
     V1_USER_PATTERN,
     V1DeleteResult,
     V1Image,
@@ -39,7 +40,6 @@ from app.v1_models import (
 from app.web import auth, conditional, openapi, requests, retries
 
 PREFIX = "/v1/"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 router = APIGatewayRouter()
 
