@@ -111,6 +111,8 @@ def upload(
 ) -> None:
     """Upload image files: POST /upload, or straight to S3 when a file is over the API's
     limit for /upload. A file this user stored before is not stored again."""
+    if user is None and api.token is None:  # said here, by its option's name, not as the API's MISSING_FIELD
+        raise ImgapiError("error MISSING_OPTION: whose images are these? Pass --user NAME (or sign in with --token)")
     client = api.client
     limit = uploads.limits(client)
     answers: list[dict[str, Any]] = []
@@ -331,12 +333,19 @@ def _changes(
 
 
 @cli.command()
-@click.argument("image_ids", nargs=-1, required=True)
+@click.argument("image_ids", nargs=-1)
 @json_option
 @click.pass_obj
 def delete(api: Api, image_ids: Sequence[str], as_json: bool) -> None:
     """Delete images: one with DELETE /delete/{id}, several with POST /images/delete
-    (100 a request). Exit status 1 if any was not deleted."""
+    (100 a request). Exit status 1 if any was not deleted. No id (`imgapi delete $(...)` of an
+    empty list) deletes nothing, and says so."""
+    if not image_ids:
+        if as_json:
+            _print_json({"results": [], "deleted": 0, "failed": 0})
+        else:
+            click.echo("nothing to delete: no id given", err=True)
+        return
     if len(image_ids) == 1:
         headers = {"Idempotency-Key": str(uuid.uuid4())}  # a retry after a lost answer is not a 404
         answer = retry_once(lambda: api.client.call("delete", image_id=image_ids[0], headers=headers).json())

@@ -100,6 +100,14 @@ def test_a_small_file_goes_to_upload_with_its_fields(base_url: str, tmp_path: Pa
     }
 
 
+def test_upload_without_a_user_names_the_option(base_url: str, tmp_path: Path, calls: list[str]) -> None:
+    result = imgapi(base_url, "upload", str(png_file(tmp_path)[0]))
+
+    assert result.exit_code == 1
+    assert result.stderr == "error MISSING_OPTION: whose images are these? Pass --user NAME (or sign in with --token)\n"
+    assert calls == []
+
+
 def test_the_same_bytes_again_are_already_stored(base_url: str, tmp_path: Path) -> None:
     path, _ = png_file(tmp_path)
     first = upload(base_url, path, "--user", "cli-dup")
@@ -306,6 +314,16 @@ def test_delete_one_then_several(base_url: str, tmp_path: Path) -> None:
         (one, 404, "NOT_FOUND"),
     ]
     assert imgapi(base_url, "view", two).exit_code == 1
+
+
+def test_delete_of_no_ids_deletes_nothing_and_says_so(base_url: str, calls: list[str]) -> None:
+    """`imgapi delete $(imgapi list ... --json | ...)` once the list is empty: not click's usage error."""
+    plain = imgapi(base_url, "delete")
+    as_json = imgapi(base_url, "delete", "--json")
+
+    assert (plain.exit_code, plain.stdout, plain.stderr) == (0, "", "nothing to delete: no id given\n")
+    assert (as_json.exit_code, json.loads(as_json.stdout)) == (0, {"results": [], "deleted": 0, "failed": 0})
+    assert calls == []
 
 
 def test_delete_sends_a_hundred_ids_a_request(base_url: str, calls: list[str]) -> None:
