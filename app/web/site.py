@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from app.logic.files import ACCEPTED_TYPES, TYPES
 from app.models import AuthConfig
 from app.settings import get_settings
 from app.storage import ImageStore
@@ -37,7 +38,15 @@ def page() -> str:
         max_upload=html.escape(str(settings.max_upload_bytes)),
         max_direct_upload=html.escape(str(settings.max_direct_upload_bytes)),
         variant_sizes=html.escape(",".join(map(str, settings.variant_sizes))),
+        accepted_types=html.escape(",".join(accepted_files())),
     )
+
+
+def accepted_files() -> list[str]:
+    """The file picker's `accept`: every type the service takes (app/logic/files.py), by media type
+    and by extension, since browsers often know no media type for HEIC and HEIF files."""
+    extensions = {f".{kind.extension}" for kind in TYPES.values()} | {".jpeg", ".heif"}
+    return [*ACCEPTED_TYPES, "image/heif", *sorted(extensions)]
 
 
 @lru_cache(maxsize=len(ASSET_TYPES))

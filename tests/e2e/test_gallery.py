@@ -145,6 +145,8 @@ def shoot(page: Page, name: str, full_page: bool = False) -> None:
 
 
 def upload(page: Page, user: str, description: str, tags: str, files: list[Path]) -> None:
+    if page.locator("#upload-panel").get_attribute("open") is None:  # folded at phone width
+        page.click("#upload-panel > summary")
     page.fill("#upload-form [name=user]", user)
     page.fill("#upload-form [name=description]", description)
     page.fill("#upload-form [name=tags]", tags)
@@ -264,7 +266,8 @@ def test_a_missing_api_key_is_explained_and_can_be_typed_in(browser: Browser, ta
     expect(page.locator("#status")).to_have_text(
         "Forbidden: this API needs an API key (see \u201cAPI key\u201d at the top)."
     )
-    page.click("summary")
+    expect(page.locator("#key-settings")).to_be_visible()  # offered once API Gateway asked for a key
+    page.click("#key-settings > summary")
     page.fill("#api-key", target.api_key)
     with page.expect_response(lambda response: "/list?" in response.url) as listed:
         page.press("#api-key", "Enter")
@@ -272,6 +275,39 @@ def test_a_missing_api_key_is_explained_and_can_be_typed_in(browser: Browser, ta
     assert listed.value.status == 200
     expect(page.locator("#status")).to_have_text("")
     page.close()
+
+
+def test_an_api_without_keys_offers_no_key_field(browser: Browser, open_target: Target) -> None:
+    page = browser.new_page()
+    with page.expect_response(lambda response: "/list?" in response.url) as listed:
+        open_gallery(page, open_target)
+
+    assert listed.value.status == 200
+    expect(page.locator("#status")).to_have_text("")
+    expect(page.locator("#key-settings")).to_be_hidden()
+    page.close()
+
+
+def test_the_first_screen_of_a_phone_shows_images(
+    browser: Browser, target: Target, pictures: tuple[Path, Path]
+) -> None:
+    """At 390 x 844 the upload form starts folded: a card is on the first screen, without scrolling."""
+    made = target.upload("user=e2e-first-screen", f"file=@{pictures[0]}").json()["id"]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    remember_key(context, target)
+    page = context.new_page()
+    open_gallery(page, target)
+    expect(cards(page).first).to_be_visible()
+
+    box = cards(page).first.bounding_box()
+    folded = page.locator("#upload-panel").get_attribute("open") is None
+    shoot(page, "phone-first-screen.png")
+    context.close()
+    target.delete(f"/delete/{made}")
+
+    assert folded
+    assert box is not None
+    assert box["y"] + box["height"] / 2 < 844, "the first card is on the first screen"
 
 
 def test_signed_in_with_a_dev_token_one_deletes_only_ones_own(browser: Browser, watch: Watch) -> None:

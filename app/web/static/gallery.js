@@ -146,6 +146,7 @@ async function setUpSignIn() {
   } catch {
     return; // an older API without auth.json: no sign-in
   }
+  if (auth.auth === "api-key") showKeySettings();
   if (auth.auth !== "jwt") return;
   $("#sign-in").hidden = false;
   const fragment = new URLSearchParams(window.location.hash.slice(1));
@@ -174,8 +175,16 @@ async function call(method, path, { json, headers } = {}) {
     throw new ApiError(0, null);
   }
   const body = await response.json().catch(() => null);
+  // API Gateway's own 403 (no "error" of ours): this API wants a key, so the page offers the field.
+  if (response.status === 403 && !(body && typeof body.error === "string")) showKeySettings();
   if (!response.ok) throw new ApiError(response.status, body);
   return { response, body };
+}
+
+// The API key field, only where the API needs one: auth.json says api-key, a key was typed earlier
+// in this tab, or API Gateway refused a request for want of one.
+function showKeySettings() {
+  $("#key-settings").hidden = false;
 }
 
 // XMLHttpRequest, because fetch cannot report upload progress.
@@ -577,9 +586,14 @@ function showStatus(text, ok = false) {
 }
 
 // --- start --------------------------------------------------------------------------------
+// Below this width the upload form starts folded, so that the first screen shows images.
+const NARROW = window.matchMedia("(max-width: 640px)");
+
 async function start() {
+  if (NARROW.matches) $("#upload-panel").open = false;
   const key = $("#api-key");
   key.value = sessionStorage.getItem("apiKey") || "";
+  if (key.value) showKeySettings();
   const saveKey = () => { sessionStorage.setItem("apiKey", key.value.trim()); showStatus(""); resetGrid(); };
   key.addEventListener("change", saveKey);
   $("#key-form").addEventListener("submit", (event) => { event.preventDefault(); saveKey(); });
