@@ -8,7 +8,10 @@ turns each kind into a status.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.records import ImageRow
 
 # The accepted image types as people name them (app/logic/files.py's TYPES; a test checks they agree).
 ACCEPTED_NAMES = "JPEG, PNG, GIF, WebP, AVIF or HEIC"
@@ -68,7 +71,7 @@ class DuplicateImageError(ConflictError):
 
     code = "DUPLICATE_IMAGE"
 
-    def __init__(self, image_id: str | None, row: dict[str, Any] | None = None) -> None:
+    def __init__(self, image_id: str | None, row: ImageRow | None = None) -> None:
         super().__init__("this user already stored these bytes" + (f", as image {image_id}" if image_id else ""))
         self.image_id = image_id
         self.row = row

@@ -103,26 +103,11 @@ BY_USER_INDEX = "by-user"  # one user's images of one status, by time (user_stat
 # sort key the image's sort_key, and a copy of the fields a listing shows, so
 # that one tag's images page by time from a single Query. The image row stays
 # the source of truth; tag items are written and removed with it, in one transaction.
+# The fields a tag item copies are app/records.py's TAG_ITEM_FIELDS.
 # Its index BY_USER_TAG_INDEX ("<user>#<tag>#<status>") holds one user's images of a tag: a
 # listing narrowed to a user (private images: always the caller) reads that user's items only,
 # so that nothing of a page, its cursor or its timing depends on another user's images.
 BY_USER_TAG_INDEX = "by-user-tag"
-TAG_ITEM_FIELDS = (
-    "id",
-    "key",
-    "user",
-    "description",
-    "original_name",
-    "name_search",
-    "content_type",
-    "size",
-    "created_at",
-    "tags",
-    "status",
-    "width",
-    "height",
-    "thumbnail_key",
-)
 READY = "ready"  # processed, listed by default
 PENDING = "pending"  # a direct upload whose file may not have arrived yet
 REJECTED = "rejected"  # a direct upload that was not an accepted image; its object is deleted

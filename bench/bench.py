@@ -235,6 +235,7 @@ def fill(count: int, start: int) -> None:
     Ids are random, as uuid4 makes them, so rows fall on the shards as uploads do."""
     from app import layout, storage
     from app.logic.images import with_status
+    from app.records import ImageRow
     from app.settings import get_settings
 
     client = storage.dynamodb_client()
@@ -247,7 +248,8 @@ def fill(count: int, start: int) -> None:
         rows: list[Any] = []
         for n in range(first, min(first + 25, start + count)):
             image_id = ids[n]
-            row = {
+            row: ImageRow = {
+                "status": "ready", "status_shard": "",
                 "id": image_id, "key": f"{image_id}.png", "user": f"u{n % 50}", "description": "",
                 "original_name": f"img{n}.png", "name_search": f"img{n}.png", "tags": ["rare"] if n % 5 == 0 else [],
                 "content_type": "image/png", "size": 290, "created_at": (base + n) // 1000, "width": 1, "height": 1,

@@ -35,6 +35,7 @@ from app import layout
 from app.errors import ConflictError, NotFoundError, NotUploadedError
 from app.layout import DELETING, PENDING, READY, REJECTED
 from app.logic import deletes, direct_uploads, image_bytes, images, listing
+from app.records import ListedImage
 from app.setting_rules import ConfigError
 from app.settings import get_settings
 from app.storage import ImageStore
@@ -71,7 +72,7 @@ class Finding:
         return f"{self.kind}\t{self.image_id or '-'}\t{self.key or '-'}"
 
 
-def stale_pending(store: ImageStore, older_than_ms: int) -> Iterator[dict[str, Any]]:
+def stale_pending(store: ImageStore, older_than_ms: int) -> Iterator[ListedImage]:
     """Pending rows created before `older_than_ms`, oldest first."""
     wanted = listing.ListFilter(status=PENDING, end_ms=older_than_ms, newest_first=False)
     cursor: str | None = None

@@ -10,9 +10,9 @@ does not exist: 404, so that its existence does not leak).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from app.errors import ForbiddenError, InvalidInputError, NotFoundError
+from app.records import ImageRow
 from app.settings import get_settings
 
 
@@ -40,16 +40,16 @@ def uploader(caller: Caller, claimed: str | None, field: str = "user") -> str:
     return claimed
 
 
-def sees(caller: Caller, row: dict[str, Any]) -> bool:
+def sees(caller: Caller, row: ImageRow) -> bool:
     return not _private_to(caller) or row.get("user") == caller.user
 
 
-def check_visible(caller: Caller, row: dict[str, Any]) -> None:
+def check_visible(caller: Caller, row: ImageRow) -> None:
     if not sees(caller, row):
         raise NotFoundError()
 
 
-def check_change(caller: Caller, row: dict[str, Any]) -> None:
+def check_change(caller: Caller, row: ImageRow) -> None:
     """Only its owner or an admin may change or delete a signed-in service's image."""
     check_visible(caller, row)
     if caller.signed_in and not caller.admin and row.get("user") != caller.user:

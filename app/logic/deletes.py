@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import uuid
 from functools import partial
-from typing import Any
 
 from app import layout
 from app.errors import ConflictError, NotFoundError
@@ -29,11 +28,12 @@ from app.logic import access
 from app.logic.access import ANYONE, Caller
 from app.logic.images import now_ms, object_keys, with_status
 from app.observability import logger, metrics
+from app.records import ImageRow
 from app.settings import get_settings
 from app.storage import ImageStore, operations_at_once, outcomes
 
 
-def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> dict[str, Any]:
+def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> ImageRow:
     """Delete objects and row; the old row is returned. NotFoundError, ConflictError while another
     deletes it, ForbiddenError for someone else's image (app/logic/access.py)."""
     claim = str(uuid.uuid4())
@@ -59,22 +59,20 @@ def delete_image(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> d
     return row
 
 
-def delete_images(store: ImageStore, image_ids: list[str], caller: Caller = ANYONE) -> list[dict[str, Any] | Exception]:
+def delete_images(store: ImageStore, image_ids: list[str], caller: Caller = ANYONE) -> list[ImageRow | Exception]:
     """Several images (distinct ids), each deleted as delete_image deletes one (its claim, its order of
     writes, its clean-up), several at once: per id, in order, its old row or what refused or failed it.
     One failing never stops the others, and leaves its image as a failed single delete would."""
     return operations_at_once([partial(delete_image, store, image_id, caller) for image_id in image_ids])
 
 
-def _every_object(store: ImageStore, row: dict[str, Any]) -> list[str]:
+def _every_object(store: ImageStore, row: ImageRow) -> list[str]:
     """The image's objects and its variants (logic/variants.py): those listed now, after the tombstone;
     one rendered later deletes itself when it finds the tombstone."""
     return object_keys(row) + store.keys_under(layout.variants_prefix(row["id"]))
 
 
-def _claim_for_delete(
-    store: ImageStore, image_id: str, claim: str, caller: Caller
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _claim_for_delete(store: ImageStore, image_id: str, claim: str, caller: Caller) -> tuple[ImageRow, ImageRow]:
     """Turn the row into this caller's tombstone: (the row, the tombstone); NotFoundError (no such image)
     or ConflictError (being deleted)."""
     for _ in range(3):
@@ -88,14 +86,14 @@ def _claim_for_delete(
                 f"another request is deleting this image; retry in {seconds} s", "DELETE_IN_PROGRESS", seconds
             )
         lease_ms = (get_settings().function_timeout + 5) * 1000  # nobody runs longer than the function may
-        tombstone = {**with_status(row, DELETING), "delete_claim": claim, "delete_until": now_ms() + lease_ms}
+        tombstone: ImageRow = {**with_status(row, DELETING), "delete_claim": claim, "delete_until": now_ms() + lease_ms}
         if store.replace_row(row, tombstone):
             return row, tombstone
     # The row kept changing under us (processing finishing, another delete).
     raise ConflictError("the image changed while being deleted; retry")
 
 
-def _restore_quietly(store: ImageStore, tombstone: dict[str, Any]) -> None:
+def _restore_quietly(store: ImageStore, tombstone: ImageRow) -> None:
     try:
         store.restore_tombstone(tombstone)
     except Exception:  # the objects are orphans now: reconciliation removes them

@@ -54,6 +54,7 @@ from app.logic.image_bytes import (
 )
 from app.logic.images import NewImage, get_visible, new_row, with_image, with_status
 from app.observability import logger
+from app.records import ImageRow
 from app.settings import get_settings
 from app.storage import ImageStore, RowExistsError
 
@@ -65,7 +66,7 @@ NOT_AN_IMAGE = f"not a {ACCEPTED_NAMES} file"
 
 def start_direct_upload(
     store: ImageStore, image: NewImage, *, content_type: str, size: int, image_id: str | None = None
-) -> tuple[dict[str, Any], dict[str, Any], int]:
+) -> tuple[ImageRow, dict[str, Any], int]:  # the form: S3's presigned POST, as boto3 makes it
     """A `pending` row and a presigned POST for its file: (row, {"url", "fields"}, expires_in).
     `image_id`: as for uploads.store_upload, a retried request's row is answered with a new form."""
     settings = get_settings()
@@ -73,8 +74,7 @@ def start_direct_upload(
         raise rejection(NotAnImageError.code, f"content_type must be one of {', '.join(ACCEPTED_TYPES)}")
     if size > settings.max_direct_upload_bytes:
         raise FileTooLargeError(f"size is larger than {settings.max_direct_upload_bytes} bytes")
-    row = {**new_row(image, PENDING, image_id), "content_type": content_type}
-    row["size"] = size
+    row: ImageRow = {**new_row(image, PENDING, image_id), "content_type": content_type, "size": size}
     try:
         store.put_new_row(row)
     except RowExistsError:  # an earlier attempt of this request made it: a new form, while it waits for its file
@@ -91,7 +91,7 @@ def start_direct_upload(
     return row, post, expires_in
 
 
-def process_upload(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> dict[str, Any]:
+def process_upload(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> ImageRow:
     """Turn a direct upload into a ready (or rejected) image; the row is returned.
 
     Idempotent: a row that is already ready or rejected is returned as it is.
@@ -128,13 +128,13 @@ def process_upload(store: ImageStore, image_id: str, caller: Caller = ANYONE) ->
     return _make_ready(store, row, data, decoded)
 
 
-def _make_ready(store: ImageStore, row: dict[str, Any], data: bytes, decoded: Decoded) -> dict[str, Any]:
+def _make_ready(store: ImageStore, row: ImageRow, data: bytes, decoded: Decoded) -> ImageRow:
     digest = hashlib.sha256(data).digest()
     content = layout.content_id(row["user"], digest.hex())
     holder = repeated(store, content)  # a repeat of the user's bytes is not stored: found before writing
     if holder is not None and holder["id"] != row["id"]:
         return _reject_duplicate(store, row, holder["id"])
-    ready = {**with_status(with_image(row, len(data), digest.hex(), decoded), READY), "content_id": content}
+    ready: ImageRow = {**with_status(with_image(row, len(data), digest.hex(), decoded), READY), "content_id": content}
     # The very bytes that were checked are written, not a copy of whatever the incoming object
     # holds by now: the form stays valid for 15 minutes, and a client may post again meanwhile.
     store.put_object(ready["key"], data, ready["content_type"], row["id"], digest)
@@ -152,12 +152,12 @@ def _make_ready(store: ImageStore, row: dict[str, Any], data: bytes, decoded: De
     return ready
 
 
-def _reject_duplicate(store: ImageStore, row: dict[str, Any], holder: str) -> dict[str, Any]:
+def _reject_duplicate(store: ImageStore, row: ImageRow, holder: str) -> ImageRow:
     """A direct upload of bytes its user has stored already (as `holder`) ends rejected, pointing at it."""
     return _reject(store, row, f"the same bytes as image {holder}", DuplicateImageError.code, duplicate_of=holder)
 
 
-def original_of(store: ImageStore, row: dict[str, Any]) -> dict[str, Any] | None:
+def original_of(store: ImageStore, row: ImageRow) -> ImageRow | None:
     """The ready image a rejected direct upload repeated (its bytes), or None."""
     if row.get("rejection_code") != DuplicateImageError.code or not row.get("duplicate_of"):
         return None
@@ -165,7 +165,7 @@ def original_of(store: ImageStore, row: dict[str, Any]) -> dict[str, Any] | None
     return original if original is not None and original["status"] == READY else None
 
 
-def _lost_race(store: ImageStore, row: dict[str, Any], written: dict[str, Any] | None = None) -> dict[str, Any]:
+def _lost_race(store: ImageStore, row: ImageRow, written: ImageRow | None = None) -> ImageRow:
     """The row changed under a processing run: S3's notification and a complete ran at once,
     the file was posted again, or the image was deleted. Answer what is there now."""
     current = store.get_row(row["id"])
@@ -179,10 +179,13 @@ def _lost_race(store: ImageStore, row: dict[str, Any], written: dict[str, Any] |
 
 
 def _reject(
-    store: ImageStore, row: dict[str, Any], reason: str, code: str = NotAnImageError.code, **fields: str
-) -> dict[str, Any]:
-    """`row` rejected for `reason` (with `fields`), if it is still as it was read."""
-    rejected = with_status({**row, **fields, "rejection_reason": reason[:300], "rejection_code": code}, REJECTED)
+    store: ImageStore, row: ImageRow, reason: str, code: str = NotAnImageError.code, duplicate_of: str | None = None
+) -> ImageRow:
+    """`row` rejected for `reason` (a duplicate: of the image `duplicate_of`), if it is still as it was read."""
+    said: ImageRow = {**row, "rejection_reason": reason[:300], "rejection_code": code}
+    if duplicate_of is not None:
+        said["duplicate_of"] = duplicate_of
+    rejected = with_status(said, REJECTED)
     if not store.replace_row(row, rejected):
         return get_visible(store, row["id"])
     delete_quietly(store, layout.incoming_key(row["id"]))
@@ -190,7 +193,7 @@ def _reject(
     return rejected
 
 
-def rejection_of(row: dict[str, Any]) -> DomainError:
+def rejection_of(row: ImageRow) -> DomainError:
     """The refusal a rejected direct upload answers `complete` with, every time."""
     if row.get("rejection_code") == DuplicateImageError.code:
         return DuplicateImageError(row.get("duplicate_of"))

@@ -12,25 +12,26 @@ an old description or a removed tag.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from app.errors import ConflictError, StaleVersionError
 from app.layout import READY
 from app.logic import access
 from app.logic.access import ANYONE, Caller
 from app.logic.images import get_visible
+from app.records import ImageRow
 from app.storage import ImageStore
 
-Version = Callable[[dict[str, Any]], bool]  # whether a row is the version the caller saw
+Version = Callable[[ImageRow], bool]  # whether a row is the version the caller saw
 
 
 def edit_image(
     store: ImageStore,
     image_id: str,
-    changes: dict[str, Any],
+    changes: dict[str, Any],  # the route model's JSON (ImageEdit.changes): description, tags
     caller: Caller = ANYONE,
     seen: Version | None = None,
-) -> dict[str, Any]:
+) -> ImageRow:
     """The row with `changes` (description, tags) made; the new row is returned.
 
     NotFoundError, ForbiddenError (not the owner), ConflictError (NOT_READY: a direct
@@ -44,7 +45,8 @@ def edit_image(
             raise StaleVersionError()
         if row["status"] != READY:  # processing rewrites a pending row whole: an edit would be lost
             raise ConflictError(f"the image is {row['status']}, not ready", "NOT_READY")
-        edited = {**row, **changes, "revision": row.get("revision", 0) + 1}
+        # `changes` are the route model's (ImageEdit: description and tags, each checked there).
+        edited = cast(ImageRow, {**row, **changes, "revision": row.get("revision", 0) + 1})
         if store.replace_row(row, edited):
             return edited
     raise ConflictError("the image kept changing while it was edited; retry")

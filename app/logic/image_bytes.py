@@ -12,12 +12,13 @@ reading it before anything is decoded or written (`repeated`), and a race is set
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from app.errors import ConflictError
 from app.layout import DELETING
 from app.logic.images import object_keys
 from app.observability import logger, metrics
+from app.records import ImageRow
 from app.settings import get_settings
 from app.storage import ContentTakenError, ImageStore
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def content_holder(store: ImageStore, content: str) -> tuple[dict[str, Any] | None, str | None]:
+def content_holder(store: ImageStore, content: str) -> tuple[ImageRow | None, str | None]:
     """(the row of the live image holding these bytes, or None; the id of the image that held them
     but is gone or going, or None)."""
     owner = store.content_owner(content)
@@ -39,15 +40,15 @@ def content_holder(store: ImageStore, content: str) -> tuple[dict[str, Any] | No
     return held_by, None
 
 
-def repeated(store: ImageStore, content: str) -> dict[str, Any] | None:
+def repeated(store: ImageStore, content: str) -> ImageRow | None:
     """The live image that holds these bytes, where a repeat is not stored (ALLOW_DUPLICATES is not
     set), else None: the read that finds a repeat before anything is decoded or written."""
     return None if get_settings().allow_duplicates else content_holder(store, content)[0]
 
 
 def hold_bytes(
-    store: ImageStore, row: dict[str, Any], write: Callable[[dict[str, Any], str | None], T]
-) -> tuple[T | None, dict[str, Any] | None]:
+    store: ImageStore, row: ImageRow, write: Callable[[ImageRow, str | None], T]
+) -> tuple[T | None, ImageRow | None]:
     """Run `write(row, stale_owner)`, a write of `row` that claims its bytes (`content_id`) for its user:
     (what it returned, None), or (None, the row of the live image that holds them instead), nothing
     written. The condition on the content item decides, not a read before it: a first upload costs one
@@ -63,7 +64,8 @@ def hold_bytes(
             if holder is not None and not get_settings().allow_duplicates:
                 return None, holder
             if holder is not None:
-                unclaimed = {name: value for name, value in row.items() if name != "content_id"}
+                unclaimed: ImageRow = {**row}
+                unclaimed.pop("content_id", None)
                 return write(unclaimed, None), None
     raise ConflictError("the same bytes kept changing hands while this upload was stored; retry")
 
@@ -91,7 +93,7 @@ def count_upload(size: int) -> None:
     metrics.add_metric(name="UploadedBytes", unit="Bytes", value=size)
 
 
-def delete_objects_quietly(store: ImageStore, row: dict[str, Any]) -> None:
+def delete_objects_quietly(store: ImageStore, row: ImageRow) -> None:
     for key in object_keys(row):
         delete_quietly(store, key)
 

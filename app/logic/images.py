@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from app import layout
 from app.errors import NotFoundError
@@ -18,6 +18,7 @@ from app.layout import DELETING, READY
 from app.logic import access
 from app.logic.access import ANYONE, Caller
 from app.logic.files import TYPES, clean_original_name, content_disposition
+from app.records import ImageRow, ListedImage
 from app.settings import get_settings
 from app.storage import ImageStore, RequestClaims
 
@@ -34,15 +35,23 @@ def status_shard(image_id: str, status: str) -> str:
     return layout.status_shard(status, layout.shard_of(image_id, get_settings().listing_shards))
 
 
-def with_status(row: dict[str, Any], status: str) -> dict[str, Any]:
+def with_status(row: ImageRow, status: str) -> ImageRow:
     """The row in another status, its index keys following (a tombstone leaves the user index)."""
-    changed = {**row, "status": status, "status_shard": status_shard(row["id"], status)}
+    changed: ImageRow = {**row, "status": status, "status_shard": status_shard(row["id"], status)}
     if status in layout.LISTED_STATUSES:
         changed["user_status"] = layout.user_status(row["user"], status)
     else:  # out of every listing, and its bytes free for its user to store again
         changed.pop("user_status", None)
         changed.pop("content_id", None)
     return changed
+
+
+class Urls(TypedDict):
+    """Where a client fetches an image and its thumbnail (None until it is ready), and for how long."""
+
+    url: str | None
+    thumbnail_url: str | None
+    expires_in: int
 
 
 @dataclass(frozen=True)
@@ -55,13 +64,13 @@ class NewImage:
     tags: list[str]
 
 
-def new_row(image: NewImage, status: str, image_id: str | None = None) -> dict[str, Any]:
+def new_row(image: NewImage, status: str, image_id: str | None = None) -> ImageRow:
     """A row for a new image: who, what, when; the bytes are described by `with_image`. Its id is
     a new one, or `image_id`: the one a keyed request makes (id_for_request)."""
     image_id = image_id or str(uuid.uuid4())
     created_ms = now_ms()
     name = clean_original_name(image.original_name) or image_id
-    row = {
+    row: ImageRow = {
         "id": image_id,
         "key": layout.incoming_key(image_id),
         "user": image.user,
@@ -71,6 +80,8 @@ def new_row(image: NewImage, status: str, image_id: str | None = None) -> dict[s
         "tags": image.tags,
         "created_at": created_ms // 1000,
         "sort_key": layout.sort_key(created_ms, image_id),
+        "status": status,
+        "status_shard": "",  # with_status sets it, and the user index's key
     }
     return with_status(row, status)
 
@@ -90,7 +101,7 @@ def id_for_request(store: ImageStore, request: str, until: int) -> str:
     return claims.move(request, claimed, fresh, until, now)
 
 
-def with_image(row: dict[str, Any], size: int, sha256: str, decoded: Decoded) -> dict[str, Any]:
+def with_image(row: ImageRow, size: int, sha256: str, decoded: Decoded) -> ImageRow:
     """The row describing bytes of `size` and `sha256` (hex), stored at their final key, with their thumbnail."""
     kind = TYPES[decoded.format]
     return {
@@ -106,7 +117,7 @@ def with_image(row: dict[str, Any], size: int, sha256: str, decoded: Decoded) ->
     }
 
 
-def object_keys(row: dict[str, Any]) -> list[str]:
+def object_keys(row: ImageRow) -> list[str]:
     """Every object a row may own."""
     keys = {row["key"], layout.incoming_key(row["id"])}
     if row.get("thumbnail_key"):
@@ -114,7 +125,7 @@ def object_keys(row: dict[str, Any]) -> list[str]:
     return sorted(keys)
 
 
-def get_visible(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> dict[str, Any]:
+def get_visible(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> ImageRow:
     """The row of an image that exists (ready, pending or rejected) for this caller; NotFoundError
     also for ids that cannot exist, and for another user's image when images are private."""
     row = store.get_row(image_id) if layout.ID_RE.fullmatch(image_id) else None
@@ -124,7 +135,7 @@ def get_visible(store: ImageStore, image_id: str, caller: Caller = ANYONE) -> di
     return row
 
 
-def thumbnail_url(store: ImageStore, row: dict[str, Any]) -> str | None:
+def thumbnail_url(store: ImageStore, row: ListedImage) -> str | None:
     """Presigned URL of a ready image's thumbnail, or None."""
     thumbnail = row.get("thumbnail_key")
     if row["status"] != READY or not thumbnail:
@@ -132,7 +143,7 @@ def thumbnail_url(store: ImageStore, row: dict[str, Any]) -> str | None:
     return store.presigned_get(thumbnail, get_settings().url_expires_in)
 
 
-def presigned_urls(store: ImageStore, row: dict[str, Any], download: bool = False) -> dict[str, Any]:
+def presigned_urls(store: ImageStore, row: ImageRow, download: bool = False) -> Urls:
     """`url` and `thumbnail_url` of a ready image (None otherwise), and `expires_in`."""
     expires_in = get_settings().url_expires_in
     url = None

@@ -10,11 +10,11 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from app import layout
 from app.errors import InvalidInputError
 from app.layout import READY
+from app.records import ListedImage
 from app.settings import get_settings
 from app.storage import ImageStore, TimeQuery
 
@@ -127,7 +127,7 @@ def _check_range(wanted: ListFilter, start: str, end: str) -> None:
 
 def list_page(
     store: ImageStore, limit: int, cursor: str | None, wanted: ListFilter | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[ListedImage], str | None]:
     """One page of images matching `wanted`, and the cursor of the next page (None on the last)."""
     wanted = wanted or ListFilter()
     _check_range(wanted, "from", "to")
@@ -155,7 +155,7 @@ class Window:
     limit: int = 20
 
 
-def user_window(store: ImageStore, window: Window) -> tuple[list[dict[str, Any]], int]:
+def user_window(store: ImageStore, window: Window) -> tuple[list[ListedImage], int]:
     """The rows of the slice, and how many images match in all.
 
     An offset and a total need every matching image: they are read from the

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 from app import layout
 from app.errors import (
@@ -34,10 +33,11 @@ from app.layout import DELETING, READY
 from app.logic.files import SNIFF_BYTES, sniff
 from app.logic.image_bytes import count_upload, decode, delete_objects_quietly, hold_bytes, repeated, stored_bytes
 from app.logic.images import NewImage, new_row, with_image
+from app.records import ImageRow
 from app.storage import ImageStore, RowExistsError, in_parallel
 
 
-def store_upload(store: ImageStore, image: NewImage, data: bytes, image_id: str | None = None) -> dict[str, Any]:
+def store_upload(store: ImageStore, image: NewImage, data: bytes, image_id: str | None = None) -> ImageRow:
     """Check the bytes are an image, store it, its thumbnail and its row; the row is returned.
 
     The first image of a user with these bytes holds them (its content item). Another upload
@@ -90,7 +90,7 @@ def store_upload(store: ImageStore, image: NewImage, data: bytes, image_id: str 
     return row
 
 
-def or_existing(upload: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+def or_existing(upload: Callable[[], ImageRow]) -> tuple[ImageRow, bool]:
     """`upload()` (a store_upload), except that a repeat of a user's bytes is answered with the image
     that holds them: (the row, whether it was there already). What POST /upload does with a repeat."""
     for _ in range(3):
@@ -103,7 +103,7 @@ def or_existing(upload: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], b
     raise ConflictError("the same bytes kept being uploaded and deleted meanwhile; retry")
 
 
-def _stored_before(store: ImageStore, row: dict[str, Any]) -> dict[str, Any]:
+def _stored_before(store: ImageStore, row: ImageRow) -> ImageRow:
     """The row an earlier attempt of this request stored under `row`'s id."""
     stored = store.get_row(row["id"])
     if stored is None or stored["status"] == DELETING:

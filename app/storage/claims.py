@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from app import layout
 from app.settings import get_settings
-from app.storage.clients import dynamodb_client
+from app.storage.clients import Boto, dynamodb_client
 
 
 class RequestClaims:
@@ -44,7 +44,7 @@ class RequestClaims:
         moved = self._put(request, fresh, until, unchanged)
         return moved if moved is not None else self.claim(request, fresh, until, now)  # gone meanwhile
 
-    def _put(self, request: str, image_id: str, until: int, condition: dict[str, Any]) -> str | None:
+    def _put(self, request: str, image_id: str, until: int, condition: Boto) -> str | None:
         """Write the claim if `condition` holds: its id then. Else the id of the claim that is there,
         or None where there is none."""
         item = {

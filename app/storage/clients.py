@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+# What boto3 takes and gives, untyped by its nature: a request's parameters, a response, DynamoDB's
+# typed item. Only the adapter speaks it; rows leave it as app/records.py's types.
+Boto = dict[str, Any]
 # Calls that do not depend on each other run at once: the shards of a listing, the objects of an
 # upload. boto3 clients are thread-safe; each thread holds one pooled connection.
 MAX_PARALLEL = 16

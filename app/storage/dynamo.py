@@ -9,27 +9,29 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from app.storage.clients import Boto
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def to_item(row: Mapping[str, Any]) -> dict[str, Any]:
+def to_item(row: Mapping[str, Any]) -> Boto:
     return {k: _serializer.serialize(v) for k, v in row.items() if v is not None}
 
 
-def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+def from_item(item: Mapping[str, Any]) -> Boto:
     row = {k: _deserializer.deserialize(v) for k, v in item.items()}
     # DynamoDB numbers come back as Decimal; every number this service stores is an integer.
     return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in row.items()}
 
 
-def content_put(table: str, content_id: str, image_id: str, stale_owner: str | None) -> dict[str, Any]:
+def content_put(table: str, content_id: str, image_id: str, stale_owner: str | None) -> Boto:
     """The Put of a content item (layout.content_id): only where none is, or where `stale_owner`'s is."""
     condition, values = "attribute_not_exists(id)", {}
     if stale_owner:
         condition += " OR image_id = :stale"
         values[":stale"] = {"S": stale_owner}
-    put: dict[str, Any] = {
+    put: Boto = {
         "TableName": table,
         "Item": to_item({"id": content_id, "image_id": image_id}),
         "ConditionExpression": condition,
@@ -39,7 +41,7 @@ def content_put(table: str, content_id: str, image_id: str, stale_owner: str | N
     return put
 
 
-def tag_key(item: Mapping[str, Any]) -> dict[str, Any]:
+def tag_key(item: Mapping[str, Any]) -> Boto:
     """The key of a tags-table item."""
     return {"tag_status": {"S": item["tag_status"]}, "sort_key": {"S": item["sort_key"]}}
 
@@ -80,7 +82,7 @@ class TimeQuery:
     contains: dict[str, str] = field(default_factory=dict)
     table_partition: tuple[str, str] | None = None
 
-    def start_key(self, position: str) -> dict[str, Any]:
+    def start_key(self, position: str) -> Boto:
         """The ExclusiveStartKey of the row at sort key `position` (index keys plus table keys)."""
         attribute, value = self.partition
         key = {attribute: {"S": value}, "sort_key": {"S": position}}
@@ -90,9 +92,9 @@ class TimeQuery:
             key["id"] = {"S": position.split("#", 1)[1]}
         return key
 
-    def request(self) -> dict[str, Any]:
+    def request(self) -> Boto:
         names = {"#p": self.partition[0]}
-        values: dict[str, Any] = {":p": {"S": self.partition[1]}}
+        values: Boto = {":p": {"S": self.partition[1]}}
         condition = "#p = :p"
         low, high = self.sort_range
         if low is not None:
@@ -109,7 +111,7 @@ class TimeQuery:
         for n, (name, value) in enumerate(sorted(self.contains.items())):
             names[f"#c{n}"], values[f":c{n}"] = name, {"S": value}
             filters.append(f"contains(#c{n}, :c{n})")
-        request: dict[str, Any] = {
+        request: Boto = {
             "TableName": self.table,
             "KeyConditionExpression": condition,
             "ExpressionAttributeNames": names,

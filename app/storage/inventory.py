@@ -7,11 +7,11 @@ from typing import Any
 
 from app import layout
 from app.settings import get_settings
-from app.storage.clients import dynamodb_client, s3_client
+from app.storage.clients import Boto, dynamodb_client, s3_client
 from app.storage.dynamo import from_item, held
 
 
-def _scan(table: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+def _scan(table: str, fields: tuple[str, ...]) -> Iterator[Boto]:
     names = {f"#f{n}": name for n, name in enumerate(fields)}
     paginator = dynamodb_client().get_paginator("scan")
     pages = paginator.paginate(TableName=table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
@@ -26,11 +26,11 @@ class Inventory:
     table: str
     tags_table: str
 
-    def scan_rows(self, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    def scan_rows(self, fields: tuple[str, ...]) -> Iterator[Boto]:
         """Every item of the images table, only `fields`: a Scan, which only a migration may use."""
         return _scan(self.table, fields)
 
-    def scan_tag_items(self, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    def scan_tag_items(self, fields: tuple[str, ...]) -> Iterator[Boto]:
         """Every item of the tags table, only `fields` (a Scan: migrations only)."""
         return _scan(self.tags_table, fields)
 
@@ -51,7 +51,7 @@ class Inventory:
         for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             yield from page.get("Contents", [])
 
-    def iter_rows(self, status: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    def iter_rows(self, status: str, fields: tuple[str, ...]) -> Iterator[Boto]:
         """Every row of one status, only `fields`, paging a Query on each shard of the shard index (no Scan)."""
         names = {f"#f{n}": name for n, name in enumerate(fields)}
         paginator = dynamodb_client().get_paginator("query")

@@ -18,21 +18,21 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from app.storage.clients import Boto
 from app.storage.dynamo import TimeQuery, from_item
 
 MAX_ROUNDS = 10  # rounds of reads per page; a filter that matches little stops short, with a cursor
 FILTERED_READ_SIZE = 200  # rows a round reads in all when a filter may drop most of them
 
-Query = Callable[[dict[str, Any]], dict[str, Any]]  # a Query request -> its response
-Parallel = Callable[[list[Callable[[], dict[str, Any]]]], list[dict[str, Any]]]
+Query = Callable[[Boto], Boto]  # a Query request -> its response
+Parallel = Callable[[list[Callable[[], Boto]]], list[Boto]]
 
 
 @dataclass
 class _Partition:
-    request: dict[str, Any]
-    rows: deque[dict[str, Any]] = field(default_factory=deque)
+    request: Boto
+    rows: deque[Boto] = field(default_factory=deque)
     done: bool = False  # read to its end
     frontier: str = ""  # sort key of the last row read: everything before it in listing order is read
 
@@ -43,7 +43,7 @@ class _Partition:
 
 def read_page(
     query: Query, parallel: Parallel, queries: Sequence[TimeQuery], limit: int, after: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Boto], str | None]:
     """Up to `limit` rows of all `queries` merged in time order after position `after`, and the
     position to continue from (None when every partition is exhausted).
 
@@ -57,7 +57,7 @@ def read_page(
             part.request["ExclusiveStartKey"] = q.start_key(after)
     newest_first = queries[0].newest_first
     filtered = "FilterExpression" in parts[0].request
-    page: list[dict[str, Any]] = []
+    page: list[Boto] = []
     for _ in range(MAX_ROUNDS):
         _read(query, parallel, parts, limit + 1 - len(page), filtered)
         _take(parts, page, limit + 1, newest_first)
@@ -106,7 +106,7 @@ def _read(query: Query, parallel: Parallel, parts: list[_Partition], wanted: int
             part.done = True
 
 
-def _take(parts: list[_Partition], page: list[dict[str, Any]], wanted: int, newest_first: bool) -> None:
+def _take(parts: list[_Partition], page: list[Boto], wanted: int, newest_first: bool) -> None:
     """Move rows to the page in order while every partition that may hold the next one has a row buffered."""
     pick = max if newest_first else min
     while len(page) < wanted:
@@ -117,13 +117,13 @@ def _take(parts: list[_Partition], page: list[dict[str, Any]], wanted: int, newe
 
 
 def _stop_short(
-    parts: list[_Partition], page: list[dict[str, Any]], limit: int, newest_first: bool
-) -> tuple[list[dict[str, Any]], str | None]:
+    parts: list[_Partition], page: list[Boto], limit: int, newest_first: bool
+) -> tuple[list[Boto], str | None]:
     """The page when reads ran out: the buffered rows up to the position every partition has reached."""
     open_frontiers = [part.frontier for part in parts if not part.done]
     reached = max(open_frontiers) if newest_first else min(open_frontiers)  # the least far of them
 
-    def before_reached(row: dict[str, Any]) -> bool:
+    def before_reached(row: Boto) -> bool:
         return bool(row["sort_key"] >= reached) if newest_first else bool(row["sort_key"] <= reached)
 
     safe = sorted(

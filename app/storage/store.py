@@ -9,15 +9,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
 from app import layout
+from app.records import TAG_ITEM_FIELDS, ImageRow, ListedImage, TagItem
 from app.settings import get_settings
 from app.storage import shards
-from app.storage.clients import dynamodb_client, in_parallel, presign_client, s3_client, signed_as_of
+from app.storage.clients import Boto, dynamodb_client, in_parallel, presign_client, s3_client, signed_as_of
 from app.storage.dynamo import TimeQuery, content_put, failed_check, from_item, held, tag_key, to_item
 from app.storage.inventory import Inventory
 
@@ -73,7 +74,7 @@ class ImageStore(Inventory):
 
     def read_object(self, key: str, first_bytes: int | None = None) -> bytes | None:
         """The object's bytes (only the first `first_bytes` if given), or None when there is no such object."""
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        kwargs: Boto = {"Bucket": self.bucket, "Key": key}
         if first_bytes is not None:
             kwargs["Range"] = f"bytes=0-{first_bytes - 1}"
         try:
@@ -113,9 +114,9 @@ class ImageStore(Inventory):
                     {"Error": {"Code": error.get("Code", ""), "Message": error.get("Message", "")}}, "DeleteObjects"
                 )
 
-    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> Boto:
         """A form POST straight to S3 whose policy pins the key, the Content-Type and the size range."""
-        post: dict[str, Any] = presign_client().generate_presigned_post(
+        post: Boto = presign_client().generate_presigned_post(
             Bucket=self.bucket,
             Key=key,  # boto3 adds the exact-key condition itself
             Fields={"Content-Type": content_type},
@@ -127,7 +128,7 @@ class ImageStore(Inventory):
     def presigned_get(self, key: str, expires_in: int, disposition: str | None = None) -> str:
         """A URL valid for at least `expires_in` seconds, the same one all through a window of
         `url_window` seconds: signed as of the window's start, valid for that much longer."""
-        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        params: Boto = {"Bucket": self.bucket, "Key": key}
         if disposition:
             params["ResponseContentDisposition"] = disposition
         window = get_settings().url_window
@@ -136,22 +137,25 @@ class ImageStore(Inventory):
             return presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=lifetime)
 
     # --- rows --------------------------------------------------------------
-    def tag_items(self, row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def tag_items(self, row: ImageRow) -> list[TagItem]:
         """The tags table's items of a row: one per tag, with the fields a listing shows."""
         if row["status"] not in layout.LISTED_STATUSES:
             return []
-        copy = {name: row[name] for name in layout.TAG_ITEM_FIELDS if name in row}
+        copy = {name: row[name] for name in TAG_ITEM_FIELDS if name in row}  # type: ignore[literal-required]
         return [
-            {
-                **copy,
-                "tag_status": layout.tag_status(tag, row["status"]),
-                "user_tag_status": layout.user_tag_status(row["user"], tag, row["status"]),
-                "sort_key": row["sort_key"],
-            }
+            cast(
+                TagItem,
+                {
+                    **copy,
+                    "tag_status": layout.tag_status(tag, row["status"]),
+                    "user_tag_status": layout.user_tag_status(row["user"], tag, row["status"]),
+                    "sort_key": row["sort_key"],
+                },
+            )
             for tag in row.get("tags", [])
         ]
 
-    def put_new_row(self, row: Mapping[str, Any], stale_owner: str | None = None) -> None:
+    def put_new_row(self, row: ImageRow, stale_owner: str | None = None) -> None:
         """Write a row whose id must not exist yet (RowExistsError), with its tag items and content item,
         all or nothing.
 
@@ -185,12 +189,12 @@ class ImageStore(Inventory):
         item = response.get("Item")
         return str(item["image_id"]["S"]) if item else None
 
-    def get_row(self, image_id: str) -> dict[str, Any] | None:
+    def get_row(self, image_id: str) -> ImageRow | None:
         response = dynamodb_client().get_item(TableName=self.table, Key={"id": {"S": image_id}}, ConsistentRead=True)
         item = response.get("Item")
-        return from_item(item) if item else None
+        return cast(ImageRow, from_item(item)) if item else None  # the item is a row: the table holds rows
 
-    def replace_row(self, old: Mapping[str, Any], new: Mapping[str, Any], stale_owner: str | None = None) -> bool:
+    def replace_row(self, old: ImageRow, new: ImageRow, stale_owner: str | None = None) -> bool:
         """Replace a row and move its tag items, all or nothing, if the row is still as `old` saw it.
 
         Every change of a row goes through here: pending to ready or rejected,
@@ -244,7 +248,7 @@ class ImageStore(Inventory):
             raise
         return True
 
-    def restore_tombstone(self, tombstone: Mapping[str, Any]) -> None:
+    def restore_tombstone(self, tombstone: ImageRow) -> None:
         """Put back a tombstone that was removed too early (its objects could not be deleted)."""
         dynamodb_client().put_item(
             TableName=self.table, Item=to_item(tombstone), ConditionExpression="attribute_not_exists(id)"
@@ -273,12 +277,13 @@ class ImageStore(Inventory):
 
     def query_page(
         self, queries: Sequence[TimeQuery], limit: int, after: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[ListedImage], str | None]:
         """Up to `limit` rows of the partitions `queries` read, merged in time order after position
         `after`, and the position to continue from (None at the end): see shards.py."""
-        return shards.read_page(
+        rows, position = shards.read_page(
             lambda request: dict(dynamodb_client().query(**request)), in_parallel, queries, limit, after
         )
+        return cast(list[ListedImage], rows), position  # every index item carries what a listing shows
 
     def set_status_shard(self, image_id: str, status: str, status_shard: str) -> bool:
         """Move a row to its partition of the shard index, if it still has `status`; False if not."""

@@ -20,6 +20,7 @@ from app.logic import deletes, edits, images
 from app.logic.access import Caller
 from app.models import BatchDeleteItem, BatchDeleteRequest, BatchDeleteResult, ImageEdit, ImageSummary
 from app.observability import logger
+from app.records import ImageRow
 from app.storage import ImageStore
 from app.web import auth, conditional, openapi, requests, retries, statuses
 from app.web.images import summary
@@ -53,7 +54,7 @@ def edit_image(image_id: str) -> Response[ImageSummary]:
 
 @retries.idempotent()
 def _edit(*, image_id: str, changes: dict[str, Any], caller: Caller, if_match: str | None) -> Response[ImageSummary]:
-    def seen(row: dict[str, Any]) -> bool:  # the version the client read is the image now
+    def seen(row: ImageRow) -> bool:  # the version the client read is the image now
         return conditional.matches_strongly(str(if_match), etag_of(row))
 
     row = edits.edit_image(ImageStore(), image_id, changes, caller, None if if_match is None else seen)
@@ -86,7 +87,7 @@ def _delete_all(*, ids: list[str], caller: Caller) -> Response[BatchDeleteResult
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 
 
-def etag_of(row: dict[str, Any]) -> str:
+def etag_of(row: ImageRow) -> str:
     """The ETag of GET /images/{id}'s answer for `row`: a digest of the metadata it shows."""
     return _digest(ImageSummary.model_validate(summary(row)))
 
@@ -95,12 +96,12 @@ def _digest(shown: ImageSummary) -> str:
     return f'"{hashlib.sha256(shown.model_dump_json().encode()).hexdigest()[:32]}"'
 
 
-def _metadata(row: dict[str, Any]) -> Response[ImageSummary]:
+def _metadata(row: ImageRow) -> Response[ImageSummary]:
     body = ImageSummary.model_validate(summary(row))
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, {"ETag": _digest(body)})
 
 
-def _item(image_id: str, outcome: dict[str, Any] | Exception) -> BatchDeleteItem:
+def _item(image_id: str, outcome: ImageRow | Exception) -> BatchDeleteItem:
     """One id's line of the answer: what DELETE /delete/{id} of it alone would have answered."""
     if isinstance(outcome, DomainError):
         status = statuses.status_for(outcome)

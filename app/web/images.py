@@ -32,6 +32,7 @@ from app.models import (
     UploadRequest,
     UploadResult,
 )
+from app.records import ImageRow, ListedImage
 from app.settings import get_settings
 from app.storage import ImageStore
 from app.web import auth, conditional, openapi, requests, retries
@@ -58,7 +59,7 @@ def upload() -> Response[UploadResult]:
 def _store(*, image_id: str | None, user: str, form: UploadForm, file: Part) -> Response[UploadResult]:
     image = images.NewImage(user, form.description, file.filename, form.tags)
     row, duplicate = uploads.or_existing(lambda: uploads.store_upload(ImageStore(), image, file.data, image_id))
-    body = UploadResult(bucket=get_settings().bucket, **row, duplicate=duplicate)
+    body = UploadResult.model_validate({**row, "bucket": get_settings().bucket, "duplicate": duplicate})
     if duplicate:  # nothing new was made: 200 and the image that has these bytes
         body.message = "Already stored: this user uploaded these bytes before"
     status = HTTPStatus.OK if duplicate else HTTPStatus.CREATED
@@ -107,9 +108,13 @@ def list_images(
         query = {k: v for k, v in event.query_string_parameters.items() if k != "cursor"}
         query["cursor"] = next_cursor
         headers["Link"] = f'<?{urlencode(query)}>; rel="next"'
+    shown = [summary(row) for row in rows]
     if thumbnails:  # signing is local but not free (~0.4 ms a URL): only for those who ask
-        rows = [{**row, "thumbnail_url": images.thumbnail_url(store, row)} for row in rows]
-    body = [ImageSummary.model_validate(summary(row)) for row in rows]
+        shown = [
+            {**fields, "thumbnail_url": images.thumbnail_url(store, row)}
+            for fields, row in zip(shown, rows, strict=True)
+        ]
+    body = [ImageSummary.model_validate(fields) for fields in shown]
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body, headers)
 
 
@@ -151,11 +156,11 @@ def _delete(*, image_id: str, caller: Caller) -> Response[DeleteResult]:
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, DeleteResult(deleted=row["id"], key=row["key"]))
 
 
-def summary(row: dict[str, Any]) -> dict[str, Any]:
+def summary(row: ListedImage) -> dict[str, Any]:
     """A row as the answers show it: its object key is called `filename` there (as in the first release)."""
     return {**row, "filename": row["key"]}
 
 
-def detail(store: ImageStore, row: dict[str, Any], download: bool = False) -> ImageDetail:
+def detail(store: ImageStore, row: ImageRow, download: bool = False) -> ImageDetail:
     """What /view answers: the summary, the bucket and presigned URLs (for a ready image)."""
     return ImageDetail(bucket=get_settings().bucket, **images.presigned_urls(store, row, download), **summary(row))

@@ -25,6 +25,7 @@ from app.logic import access, deletes, images, listing, uploads
 from app.logic.access import Caller
 from app.logic.files import content_disposition
 from app.models import Redirect
+from app.records import ListedImage
 from app.settings import get_settings, is_binary_type
 from app.storage import ImageStore
 from app.v1_models import (
@@ -134,6 +135,8 @@ def get_image(
         # Too large for a Lambda answer, or API Gateway would hand the client base64 text
         # (it decodes only for an Accept among the binary media types): S3 serves the bytes.
         url = images.presigned_urls(store, row, download)["url"]
+        if url is None:  # not ready after all (checked above): never a redirect to nowhere
+            raise ConflictError(f"the image is {row['status']}, not ready", "NOT_READY")
         redirect = {**headers, **conditional.redirect_headers(url)}
         return Response(HTTPStatus.FOUND, content_types.APPLICATION_JSON, Redirect(url=url), redirect)
     data = store.read_object(row["key"])
@@ -168,7 +171,7 @@ def _delete(*, image_id: str, caller: Caller) -> Response[V1DeleteResult]:
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, V1DeleteResult(image_id=row["id"]))
 
 
-def v1_fields(row: dict[str, Any]) -> dict[str, Any]:
+def v1_fields(row: ListedImage) -> dict[str, Any]:
     """A row in this face's terms."""
     return {
         "image_id": row["id"],

@@ -39,11 +39,11 @@ def test_cursors_this_api_did_not_make_are_400(cursor: str) -> None:
 
 
 def test_tag_items_carry_everything_a_listing_shows() -> None:
-    from app import layout
+    from app import records
     from app.models import ImageSummary
 
     # Derived in the route: filename (from key) and thumbnail_url (signed from thumbnail_key).
     derived = {"filename": "key", "thumbnail_url": "thumbnail_key"}
     needed = {derived.get(name, name) for name in ImageSummary.model_fields}
 
-    assert needed <= set(layout.TAG_ITEM_FIELDS)
+    assert needed <= set(records.TAG_ITEM_FIELDS)
