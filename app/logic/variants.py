@@ -14,36 +14,23 @@ so a variant rendered after that is the one this check catches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from app import layout
 from app.errors import ConflictError, InvalidInputError, NotFoundError, rejection
 from app.imaging.limits import RefusedError
 from app.layout import READY
 from app.logic.access import ANYONE, Caller
-from app.logic.files import TYPES, VARIANT_FORMATS
+from app.logic.files import TYPES
 from app.logic.image_bytes import delete_quietly
 from app.logic.images import get_visible
 from app.observability import metrics
+from app.records import ImageRow
 from app.settings import get_settings
 from app.storage import ImageStore
 
-FITS = ("contain", "cover")
-FORMATS = ("auto", *VARIANT_FORMATS)
 # Best first: what `format=auto` answers when the client's Accept names it.
 _PREFERRED = ("avif", "webp")
 # Without either, a format that keeps what the original may have: alpha (PNG), or not (JPEG).
 _MAY_HAVE_ALPHA = ("png", "gif", "webp", "avif")
-
-
-@dataclass(frozen=True)
-class Variant:
-    key: str
-    format: str
-    url: str
-    expires_in: int
-    rendered: bool  # by this request (False: it was stored already)
 
 
 def allowed_size(value: int | None, name: str) -> int:
@@ -90,8 +77,8 @@ def get_variant(
     fmt: str,
     accept: str | None = None,
     caller: Caller = ANYONE,
-) -> Variant:
-    """The variant of a ready image the caller may see, rendered now if it was not stored yet."""
+) -> str:
+    """A presigned URL of the variant of a ready image the caller may see, rendered now if it was not stored yet."""
     width, height = allowed_size(width, "w"), allowed_size(height, "h")
     if not width and not height:
         raise InvalidInputError("give w, h or both", "SIZE_REQUIRED")
@@ -103,14 +90,12 @@ def get_variant(
     if fit == "contain" and width >= row["width"] * bool(width) and height >= row["height"] * bool(height):
         width = height = 0  # a box the image fits in whole: its own size, one object for every such box
     key = layout.variant_key(row["id"], width, height, fit, TYPES[fmt].extension)
-    rendered = store.object_size(key) is None
-    if rendered:
+    if store.object_size(key) is None:
         _render(store, row, key, width, height, fit, fmt)
-    expires_in = get_settings().url_expires_in
-    return Variant(key, fmt, store.presigned_get(key, expires_in), expires_in, rendered)
+    return store.presigned_get(key, get_settings().url_expires_in)
 
 
-def _render(store: ImageStore, row: dict[str, Any], key: str, width: int, height: int, fit: str, fmt: str) -> None:
+def _render(store: ImageStore, row: ImageRow, key: str, width: int, height: int, fit: str, fmt: str) -> None:
     from app.imaging.variants import render  # Pillow: imported when a variant is first made
 
     data = store.read_object(row["key"])

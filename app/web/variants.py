@@ -45,10 +45,10 @@ def variant(
 ) -> Response[Redirect]:
     event = router.current_event
     requests.refuse_repeated_parameters(event)
-    found = variants.get_variant(
+    url = variants.get_variant(
         ImageStore(), image_id, w, h, fit, format, event.headers.get("accept"), auth.caller(router)
     )
-    headers = conditional.redirect_headers(found.url)
+    headers = conditional.redirect_headers(url)
     if format == "auto":
         headers["Vary"] = "Accept"
-    return Response(HTTPStatus.FOUND, content_types.APPLICATION_JSON, Redirect(url=found.url), headers)
+    return Response(HTTPStatus.FOUND, content_types.APPLICATION_JSON, Redirect(url=url), headers)
