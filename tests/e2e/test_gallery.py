@@ -239,6 +239,12 @@ def test_phone_width_and_keyboard(browser: Browser, target: Target, pictures: tu
     remember_key(context, target)
     page = context.new_page()
     open_gallery(page, target)
+    panel = page.locator("#upload-panel")
+    expect(panel).not_to_have_attribute("open", "")  # folded at phone width...
+    panel.locator("> summary").focus()
+    page.keyboard.press("Enter")  # ...and unfolded from the keyboard
+    expect(panel).to_have_attribute("open", "")
+    expect(page.locator("#upload-form [name=user]")).to_be_visible()
     upload(page, "e2e-phone", "from a phone", "e2e-phone", [pictures[0]])
     filter_grid(page, user="e2e-phone")
     expect(cards(page)).to_have_count(1)
