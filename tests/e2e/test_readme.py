@@ -46,12 +46,26 @@ def test_try_it_works_as_printed_twice(open_target: Target) -> None:
         variant.unlink()
 
 
+SEEDED = ("alice", "bob", "carol", "dave")  # the users imgapi seed uploads for
+
+
+def images_of(target: Target) -> set[str]:
+    pages = [target.get("/list", params={"user": user, "limit": "1000"}).json() for user in SEEDED]
+    return {image["id"] for page in pages for image in page}
+
+
 def test_imgapi_works_as_printed_twice(open_target: Target) -> None:
     lines = lines_of("## Command-line client")
     os.environ.pop("IMGAPI_API_KEY", None)
-    for _ in range(2):
-        result = run_doc_lines(open_target, "set -euo pipefail", f"export IMGAPI_URL={open_target.base_url}", *lines)
+    before = images_of(open_target)
+    try:
+        for _ in range(2):
+            script = ["set -euo pipefail", f"export IMGAPI_URL={open_target.base_url}", *lines]
+            result = run_doc_lines(open_target, *script)
 
-        assert result.returncode == 0, result.stderr
-        assert "error" not in result.stderr.lower(), result.stderr
-        assert (ROOT / "build" / "imgapi-copy.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+            assert result.returncode == 0, result.stderr
+            assert "error" not in result.stderr.lower(), result.stderr
+            assert (ROOT / "build" / "imgapi-copy.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    finally:  # what the lines stored (alice's sample.png among them) would be another test's duplicate
+        for image_id in images_of(open_target) - before:
+            open_target.delete(f"/delete/{image_id}")
